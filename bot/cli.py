@@ -1,0 +1,254 @@
+"""The `storybot` command line. Each command maps to one library call; errors become one line.
+
+Discord is imported only by the commands that talk to it, so `storybot ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from index.errors import QuestionError, StorybotError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from index import Answer, Engine
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _quiet_libraries() -> None:
+    """Model libraries chatter on stderr; storybot's own log says what matters."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    click.echo(f"storybot: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _errors_as_lines() -> Iterator[None]:
+    """Domain errors end the command with one readable line, never a traceback."""
+    try:
+        yield
+    except QuestionError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except StorybotError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _settings() -> Settings:
+    from bot.settings import load_settings
+
+    with _errors_as_lines():
+        return load_settings()
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="storybot")
+def main() -> None:
+    """storybot: answers questions about the stories in a corpus with verbatim, cited quotes.
+
+    Settings come from the environment and a `.env` file in the current folder (see
+    `.env.example`); folders are relative to the current folder.
+    """
+    _quiet_libraries()
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build and inspect the search index of the corpus."""
+
+
+@index_group.command("build")
+def index_build() -> None:
+    """Embed the corpus and write a fresh index (the old one serves until it is done).
+
+    Example: storybot index build
+    """
+    settings = _settings()
+    _setup_logging(settings.log_level)
+    with _errors_as_lines():
+        from index import build_index
+        from index.embedding import SentenceTransformerEmbedder
+
+        config = settings.engine_config()
+        embedder = SentenceTransformerEmbedder(config.model, config.device)
+        report = build_index(config, embedder, progress=True)
+    click.echo(
+        f"Indexed {report.stories} stories, {report.paragraphs} paragraphs, {report.sentences} sentences "
+        f"in {report.seconds:.1f} s → {report.path}"
+    )
+
+
+@index_group.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def index_info_command(as_json: bool) -> None:
+    """Show what the index holds, which model built it, and whether the corpus changed since."""
+    settings = _settings()
+    with _errors_as_lines():
+        from index import index_info
+
+        info = index_info(settings.engine_config())
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(info), ensure_ascii=False, indent=2))
+        return
+    state = {True: "stale: the corpus changed since (run `storybot index build`)", False: "up to date", None: "unknown (corpus unreadable)"}[info.stale]
+    click.echo(f"Index:      {info.path}")
+    click.echo(f"Model:      {info.model} ({info.dimension} dimensions)")
+    click.echo(f"Built:      {info.built_at}")
+    click.echo(f"Corpus:     {info.corpus_hash} — {state}")
+    click.echo(f"Contents:   {len(info.stories)} stories, {info.paragraphs} paragraphs, {info.sentences} sentences ({info.index_kind} search)")
+    for story in info.stories:
+        click.echo(f"  - {story.title} ({story.file}, {story.paragraphs} ¶)")
+
+
+def _open_engine(settings: Settings) -> Engine:
+    from index import Engine
+
+    _setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    return Engine.open(settings.engine_config(), build="if-needed", progress=True)
+
+
+def format_answer(answer: Answer) -> str:
+    """The readable form of an answer, for people at a terminal."""
+    lines = [f"Q: {answer.question}", ""]
+    if not answer.answered:
+        lines.append("The story does not say. (No passage answers this question with enough confidence.)")
+        return "\n".join(lines)
+    for quote in answer.quotes:
+        lines.append(f"  “{quote.text}”")
+        cite = f"    — {quote.story}, ¶{quote.paragraph}"
+        if quote.source:
+            cite += f" <{quote.source}>"
+        lines.append(cite)
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question (for scripts).")
+@click.option("-k", "top_k", type=click.IntRange(1, 10), default=None, help="How many quotes at most (default: STORYBOT_TOP_K, 3).")
+def ask(question: str, as_json: bool, top_k: int | None) -> None:
+    """Answer QUESTION from the corpus, quoting it verbatim with citations.
+
+    Use - as QUESTION to read questions from standard input, one per line (with --json, one
+    JSON object per line comes back, in order). Builds the index first if it is missing or stale.
+
+    \b
+    Examples:
+      storybot ask "How many people did the NYPD lock up in 2016?"
+      printf 'Who spoke first?\\nWhat did the DOJ say?\\n' | storybot ask --json -
+    """
+    settings = _settings()
+    k = top_k or settings.top_k
+    if question != "-":
+        from index import check_question
+
+        with _errors_as_lines():
+            check_question(question, settings.max_question_chars)
+    with _errors_as_lines():
+        engine = _open_engine(settings)
+        if question == "-":
+            _ask_stream(engine, k, as_json)
+            return
+        answer = engine.answer(question, k=k)
+    click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else format_answer(answer))
+
+
+def _ask_stream(engine: Engine, k: int, as_json: bool) -> None:
+    """One answer per input line, in order, flushed as written; a bad line does not stop it."""
+    for raw in sys.stdin:
+        line = raw.rstrip("\r\n")
+        try:
+            answer = engine.answer(line, k=k)
+        except QuestionError as exc:
+            if as_json:
+                out = json.dumps({"question": line, "answered": False, "error": str(exc)}, ensure_ascii=False)
+            else:
+                out = f"Q: {line}\n\nstorybot: {exc}"
+        else:
+            out = json.dumps(answer.to_json(), ensure_ascii=False) if as_json else format_answer(answer) + "\n"
+        click.echo(out)
+        sys.stdout.flush()
+
+
+@main.command("run")
+def run() -> None:
+    """Start the Discord bot (needs DISCORD_TOKEN; builds a missing or stale index first)."""
+    settings = _settings()
+    from bot.runner import run_bot
+
+    sys.exit(run_bot(settings))
+
+
+@main.command("sync")
+@click.option("--global", "global_", is_flag=True, help="Sync commands to every server (takes up to an hour to show).")
+def sync(global_: bool) -> None:
+    """Register the slash commands with Discord: in STORYBOT_GUILD_IDS, or globally with --global."""
+    settings = _settings()
+    from bot.runner import sync_commands
+
+    sys.exit(sync_commands(settings, global_))
+
+
+@main.command("invite-url")
+def invite_url_command() -> None:
+    """Print the link that adds the bot to a server, with the scopes and permissions it needs."""
+    settings = _settings()
+    from bot.invite import application_id_from_token, invite_url
+
+    app_id = settings.application_id or application_id_from_token(settings.discord_token)
+    if app_id is None:
+        _fail("set STORYBOT_APPLICATION_ID (the Application ID in the developer portal) or DISCORD_TOKEN", EXIT_USAGE)
+    click.echo(invite_url(app_id))
+
+
+@main.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(as_json: bool) -> None:
+    """What the records hold: questions asked, share answered, unanswered questions, 👎 answers."""
+    settings = _settings()
+    with _errors_as_lines():
+        from bot.records import Records, format_stats
+
+        path = Path(settings.data_dir)
+        records = Records.open(path, log_questions=settings.log_questions)
+        try:
+            figures = records.stats()
+        finally:
+            records.close()
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(format_stats(figures))
+
+
+if __name__ == "__main__":
+    main()

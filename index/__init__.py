@@ -1,0 +1,27 @@
+"""storybot's retrieval engine: corpus → sentences → FAISS index → verbatim, cited quotes.
+
+No Discord here; `Engine.answer()` serves the CLI, the bot and any other front end.
+"""
+
+from index.build import BuildReport, build_index
+from index.config import DEFAULT_MODEL, EngineConfig
+from index.corpus import Corpus, Story, load_corpus
+from index.engine import Engine, check_question, index_info
+from index.types import Answer, IndexInfo, Quote, StorySummary
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Answer",
+    "BuildReport",
+    "Corpus",
+    "Engine",
+    "EngineConfig",
+    "IndexInfo",
+    "Quote",
+    "Story",
+    "StorySummary",
+    "build_index",
+    "check_question",
+    "index_info",
+    "load_corpus",
+]

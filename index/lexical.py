@@ -1,0 +1,74 @@
+"""Lexical side of retrieval: word normalisation and BM25 (bm25s: sparse matrices, no Python
+loop per document, so it stays fast at tens of thousands of sentences)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+
+import bm25s
+import numpy as np
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+STOP_WORDS = frozenset(
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "couldn't", "did", "didn't", "do", "does", "doesn't", "doing", "don't", "down", "during", "each", "few", "for", "from", "further", "had", "hadn't", "has", "hasn't", "have", "haven't", "having", "he", "he'd", "he'll", "he's", "her", "here", "here's", "hers", "herself", "him", "himself", "his", "how", "how's", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "let's", "me", "more", "most", "mustn't", "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "same", "shan't", "she", "she'd", "she'll", "she's", "should", "shouldn't", "so", "some", "such", "than", "that", "that's", "the", "their", "theirs", "them", "themselves", "then", "there", "there's", "these", "they", "they'd", "they'll", "they're", "they've", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "wasn't", "we", "we'd", "we'll", "we're", "we've", "were", "weren't", "what", "what's", "when", "when's", "where", "where's", "which", "while", "who", "who's", "whom", "why", "why's", "with", "won't", "would", "wouldn't", "you", "you'd", "you'll", "you're", "you've", "your", "yours", "yourself", "yourselves", "also", "did", "does", "many", "much", "say", "said", "says", "tell", "told", "according"]
+)
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or typographic apostrophes, so "Café’s" meets "cafe's"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def terms(text: str) -> list[str]:
+    """Content-word stems: what BM25 and the overlap features count."""
+    out = []
+    for word in words(text):
+        if word in STOP_WORDS:
+            continue
+        if word.endswith("'s"):
+            word = word[:-2]
+        out.append(_stem(word))
+    return out
+
+
+class BM25Index:
+    """BM25 over a list of texts, scored for one query at a time."""
+
+    def __init__(self, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.size = len(texts)
+        tokenized = [terms(t) or [""] for t in texts]
+        self._doc_freq: dict[str, int] = {}
+        for doc in tokenized:
+            for term in set(doc):
+                self._doc_freq[term] = self._doc_freq.get(term, 0) + 1
+        self._bm25 = bm25s.BM25(k1=k1, b=b)
+        if self.size:
+            self._bm25.index(tokenized, show_progress=False)
+
+    def idf(self, term: str) -> float:
+        """Robertson-Sparck Jones idf, as BM25 uses it; unseen terms get the highest value."""
+        n = self._doc_freq.get(term, 0)
+        return float(np.log(1 + (self.size - n + 0.5) / (n + 0.5)))
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        known = [t for t in query_terms if t in self._doc_freq]
+        if not known or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
