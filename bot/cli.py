@@ -181,20 +181,50 @@ def ask(question: str, as_json: bool, top_k: int | None) -> None:
 
 
 def _ask_stream(engine: Engine, k: int, as_json: bool) -> None:
-    """One answer per input line, in order, flushed as written; a bad line does not stop it."""
-    for raw in sys.stdin:
-        line = raw.rstrip("\r\n")
+    """One answer per input line, in order, flushed as written; a bad line does not stop it.
+
+    A reader thread hands lines to the micro-batcher as they arrive, so lines piped in together
+    share forward passes of the model, while answers still come out in input order.
+    """
+    import queue
+    import threading
+    from concurrent.futures import Future
+
+    from index import check_question
+    from index.batching import MicroBatcher
+
+    pending: queue.SimpleQueue[tuple[str, Future[Answer] | QuestionError] | None] = queue.SimpleQueue()
+
+    def read(batcher: MicroBatcher) -> None:
         try:
-            answer = engine.answer(line, k=k)
-        except QuestionError as exc:
-            if as_json:
-                out = json.dumps({"question": line, "answered": False, "error": str(exc)}, ensure_ascii=False)
+            for raw in sys.stdin:
+                line = raw.rstrip("\r\n")
+                try:
+                    check_question(line, engine.config.max_question_chars)
+                except QuestionError as exc:
+                    pending.put((line, exc))
+                else:
+                    pending.put((line, batcher.submit(line, k=k)))
+        finally:
+            pending.put(None)
+
+    with MicroBatcher(engine) as batcher:
+        threading.Thread(target=read, args=(batcher,), name="storybot-stdin", daemon=True).start()
+        while (item := pending.get()) is not None:
+            line, waiting = item
+            try:
+                if isinstance(waiting, QuestionError):
+                    raise waiting
+                answer = waiting.result()
+            except QuestionError as exc:
+                if as_json:
+                    out = json.dumps({"question": line, "answered": False, "error": str(exc)}, ensure_ascii=False)
+                else:
+                    out = f"Q: {line}\n\nstorybot: {exc}"
             else:
-                out = f"Q: {line}\n\nstorybot: {exc}"
-        else:
-            out = json.dumps(answer.to_json(), ensure_ascii=False) if as_json else format_answer(answer) + "\n"
-        click.echo(out)
-        sys.stdout.flush()
+                out = json.dumps(answer.to_json(), ensure_ascii=False) if as_json else format_answer(answer) + "\n"
+            click.echo(out)
+            sys.stdout.flush()
 
 
 @main.command("run")
@@ -248,6 +278,42 @@ def stats(as_json: bool) -> None:
         click.echo(json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=str))
     else:
         click.echo(format_stats(figures))
+
+
+
+@main.command("eval")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--split", type=click.Choice(["dev", "test"]), default="dev", show_default=True, help="Which files of a folder (ignored when PATH is a file).")
+@click.option("--mode", type=click.Choice(["own", "pooled", "both"]), default="own", show_default=True, help="own: each question asked of its own story (plus off-story); pooled: of all stories in one corpus.")
+@click.option("--limit-stories", type=click.IntRange(min=1), default=None, help="Only the first N stories of the stories file.")
+@click.option("--max-questions", type=click.IntRange(min=1), default=None, help="At most N questions, evenly spaced through the questions file.")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="A scorer weights file to evaluate instead of the shipped one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def eval_command(*, path: Path, split: str, mode: str, limit_stories: int | None, max_questions: int | None, weights: Path | None, as_json: bool) -> None:
+    """Measure answer quality on a QA set: sentence hits, abstention, pooled search, speed.
+
+    PATH is a folder with <split>_stories.jsonl and <split>_questions.jsonl (the format of
+    ../shared/data/qa/, see its README) or one of those files. Indexes are built in memory;
+    nothing is written. Tune on dev; use test only to report.
+
+    \b
+    Examples:
+      storybot eval ../shared/data/qa/squad2 --mode both
+      storybot eval tests/data/qa_dev_subset --max-questions 20 --json
+    """
+    _setup_logging("WARNING")
+    with _errors_as_lines():
+        from index.embedding import SentenceTransformerEmbedder
+        from index.evaluate import evaluate, format_table, select_questions
+        from index.qa import load_qa_set
+        from index.scorer import load_scorer
+
+        qa = select_questions(load_qa_set(path, split, limit_stories=limit_stories), max_questions)
+        if qa.name.endswith("/test"):
+            click.echo("storybot: evaluating on a test split: report these figures, do not tune on them", err=True)
+        scorer = load_scorer(weights) if weights else None
+        report = evaluate(qa, SentenceTransformerEmbedder(), mode=mode, scorer=scorer, progress=lambda line: click.echo(line, err=True))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
 
 
 if __name__ == "__main__":

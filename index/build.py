@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.cache import EmbeddingCache
 from index.config import EngineConfig
 from index.corpus import Corpus, load_corpus
 from index.embedding import Embedder
@@ -82,6 +83,13 @@ def _embed(prepared: Prepared, embedder: Embedder, *, progress: bool, batch_size
     return vectors[:n], vectors[n:]
 
 
+def _embed_cached(prepared: Prepared, embedder: Embedder, cache: EmbeddingCache, *, progress: bool, batch_size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    texts = prepared.sentence_texts + prepared.paragraph_texts
+    vectors, embedded = cache.embed(texts, embedder, batch_size=batch_size, progress=progress)
+    n = len(prepared.sentence_texts)
+    return vectors[:n], vectors[n:], embedded
+
+
 def _manifest(corpus: Corpus, prepared: Prepared, embedder: Embedder, kind: str) -> dict[str, object]:
     return {
         "model": embedder.model_id,
@@ -107,7 +115,11 @@ def build_index(config: EngineConfig, embedder: Embedder, *, progress: bool = Fa
             "Building the index: %d stories, %d paragraphs, %d sentences",
             len(prepared.stories), len(prepared.paragraph_texts), len(prepared.sentence_texts),
         )
-        sentence_vectors, paragraph_vectors = _embed(prepared, embedder, progress=progress, batch_size=config.batch_size)
+        cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dimension)
+        sentence_vectors, paragraph_vectors, embedded = _embed_cached(
+            prepared, embedder, cache, progress=progress, batch_size=config.batch_size
+        )
+        log.info("Embedded %d new texts; %d came from the cache", embedded, len(sentence_vectors) + len(paragraph_vectors) - embedded)
         vector_index = build_vector_index(sentence_vectors, kind)
         build_dir = new_build_dir(config.index_dir)
         try:
@@ -121,6 +133,7 @@ def build_index(config: EngineConfig, embedder: Embedder, *, progress: bool = Fa
             )
             load_generation(build_dir)  # never publish what would not load
             final = publish(config.index_dir, build_dir)
+            cache.save()
         except BaseException:
             import shutil
 
@@ -134,6 +147,6 @@ def build_index(config: EngineConfig, embedder: Embedder, *, progress: bool = Fa
         sentences=len(prepared.sentence_texts),
         seconds=seconds,
         path=final,
-        embedded=len(prepared.sentence_texts) + len(prepared.paragraph_texts),
+        embedded=embedded,
         corpus_hash=corpus.content_hash,
     )

@@ -141,6 +141,13 @@ def clean_leftovers(index_dir: Path) -> list[Path]:
             if pid_part.isdigit() and (int(pid_part) == os.getpid() or not _pid_alive(int(pid_part))):
                 shutil.rmtree(child, ignore_errors=True)
                 removed.append(child)
+    cache_dir = index_dir / "embedding-cache"
+    if cache_dir.is_dir():
+        for temp in cache_dir.glob("*.tmp"):
+            pid_part = temp.name.rsplit(".", 2)[-2]
+            if pid_part.isdigit() and not _pid_alive(int(pid_part)):
+                temp.unlink(missing_ok=True)
+                removed.append(temp)
     current = read_current_name(index_dir)
     generations = sorted(
         (c for c in index_dir.iterdir() if c.name.startswith(GEN_PREFIX) and c.is_dir()),
