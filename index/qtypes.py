@@ -58,3 +58,16 @@ def has_type(text: str, qtype: QType, question_words: frozenset[str] = frozenset
     if qtype in (QType.PERSON, QType.PLACE):
         return any(m.group(0).lower() not in question_words for m in _CAPITALISED.finditer(text))
     return True
+
+
+def has_number(text: str) -> bool:
+    return bool(_NUMBER.search(text))
+
+
+def has_date(text: str) -> bool:
+    return bool(_DATE.search(text))
+
+
+def capitalised(text: str) -> set[str]:
+    """Lower-cased capitalised words (names, places) of a text, sentence starts excluded."""
+    return {m.group(0).lower() for m in _CAPITALISED.finditer(text)}

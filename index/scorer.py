@@ -23,33 +23,56 @@ WEIGHTS_FILE = "weights.json"
 
 @dataclass(frozen=True, slots=True)
 class LinearModel:
+    """Standardised features, then a linear layer, or one small ReLU layer and a linear one."""
+
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
     bias: float
+    hidden_weights: np.ndarray | None = None  # (features, hidden)
+    hidden_bias: np.ndarray | None = None
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+        z = (x - self.mean) / self.scale
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            z = np.maximum(z @ self.hidden_weights + self.hidden_bias, 0.0)
+        return z @ self.weights + self.bias
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "features": list(self.features),
-            "mean": [round(float(v), 6) for v in self.mean],
-            "scale": [round(float(v), 6) for v in self.scale],
-            "weights": [round(float(v), 6) for v in self.weights],
+            "mean": _rounded(self.mean),
+            "scale": _rounded(self.scale),
+            "weights": _rounded(self.weights),
             "bias": round(float(self.bias), 6),
         }
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            out["hidden"] = {"weights": [_rounded(r) for r in self.hidden_weights], "bias": _rounded(self.hidden_bias)}
+        return out
 
     @classmethod
     def from_json(cls, raw: dict[str, Any], expected: tuple[str, ...]) -> LinearModel:
         features = tuple(raw["features"])
         if features != expected:
             raise IndexStoreError("the scorer weights do not match this version's features; retrain with `python -m index.train`")
-        arrays = [np.asarray(raw[k], dtype=np.float32) for k in ("mean", "scale", "weights")]
-        if any(a.shape != (len(features),) for a in arrays):
+        mean, scale = (np.asarray(raw[k], dtype=np.float32) for k in ("mean", "scale"))
+        weights = np.asarray(raw["weights"], dtype=np.float32)
+        hidden_weights = hidden_bias = None
+        width = len(features)
+        if "hidden" in raw:
+            hidden_weights = np.asarray(raw["hidden"]["weights"], dtype=np.float32)
+            hidden_bias = np.asarray(raw["hidden"]["bias"], dtype=np.float32)
+            if hidden_weights.ndim != 2 or hidden_weights.shape[0] != len(features) or hidden_bias.shape != (hidden_weights.shape[1],):
+                raise IndexStoreError("the scorer weights file is malformed")
+            width = hidden_weights.shape[1]
+        if mean.shape != (len(features),) or scale.shape != (len(features),) or weights.shape != (width,):
             raise IndexStoreError("the scorer weights file is malformed")
-        return cls(features, arrays[0], np.where(arrays[1] > 0, arrays[1], 1.0), arrays[2], float(raw["bias"]))
+        return cls(features, mean, np.where(scale > 0, scale, 1.0), weights, float(raw["bias"]), hidden_weights, hidden_bias)
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
 
 
 @dataclass(frozen=True, slots=True)
