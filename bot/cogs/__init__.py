@@ -1,0 +1,1 @@
+"""The bot's commands, grouped by audience: asking, information, admin."""

@@ -1,0 +1,153 @@
+"""Asking: /ask, the "Ask storybot" message command, @mentions, DMs and follow-up replies.
+
+Thin: checks and answers come from `bot.service.AskService`; this module only reads questions
+out of Discord objects and sends the outcome back, never pinging anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+from bot.render import FOOTER_ANSWERED, FOOTER_NOT_ANSWERED, question_from_title
+from bot.service import Outcome
+from bot.views import build_view
+
+if TYPE_CHECKING:
+    from bot.client import StorybotBot
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+MAX_OPTION_CHARS = 4000  # the largest STORYBOT_MAX_QUESTION_CHARS; the setting is checked at run time
+NO_TEXT = "That message has no text I can read as a question."
+
+
+def strip_bot_mention(content: str, bot_id: int) -> str:
+    """The question in a message that mentions the bot: the text without the bot's mention."""
+    return re.sub(rf"<@!?{bot_id}>", " ", content).strip()
+
+
+def answered_question(message: discord.Message, bot_id: int) -> str | None:
+    """The question one of the bot's answers was about (read back from its title), else None."""
+    if message.author.id != bot_id or not message.embeds:
+        return None
+    embed = message.embeds[0]
+    if embed.footer.text not in (FOOTER_ANSWERED, FOOTER_NOT_ANSWERED) or not embed.title:
+        return None
+    return question_from_title(embed.title) or None
+
+
+async def send_outcome(interaction: discord.Interaction[StorybotBot], outcome: Outcome) -> None:
+    """Replace the deferred "thinking…" response with the answer or the short text."""
+    if outcome.card is not None:
+        await interaction.edit_original_response(
+            embed=outcome.card.to_embed(), view=build_view(outcome.card), allowed_mentions=NO_MENTIONS
+        )
+    else:
+        await interaction.edit_original_response(content=outcome.text, allowed_mentions=NO_MENTIONS)
+
+
+async def answer_interaction(
+    bot: StorybotBot, interaction: discord.Interaction[StorybotBot], question: str, *, via: str, ephemeral: bool
+) -> None:
+    """Shared by /ask and the message command: refuse fast and privately, else defer and answer."""
+    refusal = bot.service.precheck(question, interaction.user.id)
+    if refusal is not None:
+        await interaction.response.send_message(refusal.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        return
+    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    outcome = await bot.service.answer(question, user_id=interaction.user.id, via=via)
+    await send_outcome(interaction, outcome)
+
+
+class AskCog(commands.Cog):
+    """Every way of asking a question."""
+
+    def __init__(self, bot: StorybotBot) -> None:
+        self.bot = bot
+        self.ask_menu = app_commands.ContextMenu(name="Ask storybot", callback=self.ask_about_message)
+        self.bot.tree.add_command(self.ask_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
+
+    @app_commands.command(name="ask")
+    @app_commands.describe(
+        question="What you want to know about the story",
+        private="Show the answer only to you (default: everyone in the channel sees it)",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction[StorybotBot],
+        question: app_commands.Range[str, 1, MAX_OPTION_CHARS],
+        private: bool = False,
+    ) -> None:
+        """Ask about the story: I answer with verbatim quotes and cite where they come from."""
+        await answer_interaction(self.bot, interaction, question, via="slash", ephemeral=private)
+
+    async def ask_about_message(self, interaction: discord.Interaction[StorybotBot], message: discord.Message) -> None:
+        """Ask storybot the question written in a message."""
+        if not message.content.strip():
+            await interaction.response.send_message(NO_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        await answer_interaction(self.bot, interaction, message.content, via="context_menu", ephemeral=False)
+
+    # -- messages ------------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer DMs and messages that mention the bot; a reply to an answer is a follow-up."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        if message.guild is not None and not any(user.id == me.id for user in message.mentions):
+            return
+        try:
+            await self._answer_message(message, me.id)
+        except Exception:
+            log.exception("Answering a message failed")
+            await self._reply(message, Outcome(text=render.APOLOGY_TEXT))
+
+    async def _answer_message(self, message: discord.Message, bot_id: int) -> None:
+        question = strip_bot_mention(message.content, bot_id)
+        context = await self._follow_up_context(message, bot_id)
+        via = "follow_up" if context else ("dm" if message.guild is None else "mention")
+        refusal = self.bot.service.precheck(question, message.author.id)
+        if refusal is not None:
+            await self._reply(message, refusal)
+            return
+        outcome = await self.bot.service.answer(question, user_id=message.author.id, via=via, context=context)
+        await self._reply(message, outcome)
+
+    async def _follow_up_context(self, message: discord.Message, bot_id: int) -> str | None:
+        """The earlier question when `message` replies to one of the bot's answers."""
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return None
+        target = reference.resolved if isinstance(reference.resolved, discord.Message) else reference.cached_message
+        if target is None:
+            try:
+                target = await message.channel.fetch_message(reference.message_id)
+            except discord.HTTPException:
+                return None
+        return answered_question(target, bot_id)
+
+    async def _reply(self, message: discord.Message, outcome: Outcome) -> None:
+        reference = message.to_reference(fail_if_not_exists=False)
+        if outcome.card is not None:
+            view = build_view(outcome.card)
+            await message.channel.send(
+                embed=outcome.card.to_embed(),
+                view=view if view is not None else discord.utils.MISSING,
+                reference=reference,
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
+            )
+        else:
+            await message.channel.send(outcome.text, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS)

@@ -1,0 +1,48 @@
+"""/story and /help, for everyone."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+
+if TYPE_CHECKING:
+    from bot.client import StorybotBot
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class InfoCog(commands.Cog):
+    """What the bot knows and how to use it."""
+
+    def __init__(self, bot: StorybotBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="story")
+    async def story(self, interaction: discord.Interaction[StorybotBot]) -> None:
+        """What I answer from: the stories, their size, the model, when the index was built."""
+        engine = self.bot.engine
+        if engine is None:
+            await interaction.response.send_message(render.NOT_READY_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        info = await asyncio.to_thread(engine.info)  # the staleness check reads the corpus folder
+        card = render.render_story_info(info)
+        await interaction.edit_original_response(embed=card.to_embed(), allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="help")
+    async def help(self, interaction: discord.Interaction[StorybotBot]) -> None:
+        """How to ask me, follow up, and what I record."""
+        s = self.bot.settings
+        card = render.render_help(
+            cooldown_seconds=s.cooldown_seconds,
+            log_questions=s.log_questions,
+            retention_days=s.retention_days,
+            max_chars=s.max_question_chars,
+        )
+        await interaction.response.send_message(embed=card.to_embed(), ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -1,0 +1,320 @@
+"""The records database: questions, the quotes given, latency and 👍/👎 votes, for `storybot stats`.
+
+SQLite in WAL mode in `STORYBOT_DATA_DIR`. User ids are stored only as an HMAC keyed with a
+secret generated per install (so ids cannot be looked up); question logging can be turned off
+(votes are still kept); old records are purged after `STORYBOT_RETENTION_DAYS`. Methods block:
+the bot calls them through `asyncio.to_thread`. Pure module: no discord import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.errors import StorybotError
+from index.types import Answer
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+SCHEMA_VERSION = 1
+DB_NAME = "records.sqlite3"
+SECRET_NAME = "records.key"
+
+_SCHEMA_V1 = """
+CREATE TABLE questions (
+    id TEXT PRIMARY KEY,
+    asked_at REAL NOT NULL,
+    user_hash TEXT NOT NULL,
+    via TEXT NOT NULL,
+    question TEXT NOT NULL,
+    context TEXT,
+    answered INTEGER NOT NULL CHECK (answered IN (0, 1)),
+    confidence REAL NOT NULL,
+    latency_ms REAL NOT NULL,
+    corpus_hash TEXT NOT NULL
+);
+CREATE INDEX questions_asked_at ON questions (asked_at);
+CREATE TABLE quotes (
+    question_id TEXT NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
+    rank INTEGER NOT NULL,
+    story TEXT NOT NULL,
+    file TEXT NOT NULL,
+    paragraph INTEGER NOT NULL,
+    span_start INTEGER NOT NULL,
+    span_end INTEGER NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (question_id, rank)
+);
+CREATE TABLE votes (
+    answer_id TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    voted_at REAL NOT NULL,
+    PRIMARY KEY (answer_id, user_hash)
+);
+CREATE INDEX votes_voted_at ON votes (voted_at);
+"""
+
+
+class RecordsError(StorybotError):
+    """The records database cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredQuestion:
+    question: str
+    times: int
+    last_asked: float
+
+
+@dataclass(frozen=True, slots=True)
+class DownvotedAnswer:
+    answer_id: str
+    question: str | None  # None when question logging was off
+    citations: tuple[str, ...]  # "Story title ¶N"
+    down: int
+    up: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStats:
+    questions: int
+    answered: int
+    votes_up: int
+    votes_down: int
+    unanswered: tuple[UnansweredQuestion, ...]
+    downvoted: tuple[DownvotedAnswer, ...]
+    log_questions: bool = True
+    median_latency_ms: float | None = None
+
+    @property
+    def answered_share(self) -> float | None:
+        return self.answered / self.questions if self.questions else None
+
+
+def _load_secret(path: Path) -> bytes:
+    """The per-install HMAC key, created with 0600 permissions on first use."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_bytes()
+        if len(secret) < 16:
+            raise RecordsError(f"{path}: the records key is damaged; delete it (user hashes will change)") from None
+        return secret
+    secret = secrets.token_bytes(32)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret)
+    return secret
+
+
+class Records:
+    """One records database. Thread-safe: the bot calls it from worker threads."""
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        secret: bytes,
+        *,
+        log_questions: bool = True,
+        retention_days: int = 90,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = connection
+        self._secret = secret
+        self._lock = threading.Lock()
+        self.log_questions = log_questions
+        self.retention_days = retention_days
+        self._clock = clock
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        log_questions: bool = True,
+        retention_days: int = 90,
+        clock: Callable[[], float] = time.time,
+    ) -> Records:
+        """Open (creating on first run) the database in `data_dir`, then purge expired records."""
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            secret = _load_secret(data_dir / SECRET_NAME)
+            connection = sqlite3.connect(data_dir / DB_NAME, isolation_level=None, check_same_thread=False, timeout=10)
+        except OSError as exc:
+            raise RecordsError(f"{data_dir}: cannot open the records ({exc.strerror or exc.__class__.__name__})") from None
+        records = cls(connection, secret, log_questions=log_questions, retention_days=retention_days, clock=clock)
+        try:
+            records._migrate()
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise RecordsError(f"{data_dir / DB_NAME}: not a usable records database ({exc})") from None
+        records.purge()
+        return records
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Records:
+        """Open the records the settings point at."""
+        return cls.open(settings.data_dir, log_questions=settings.log_questions, retention_days=settings.retention_days)
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RecordsError(f"the records database is from a newer storybot (schema {version})")
+            if version == 0:
+                with self._transaction():
+                    for statement in _SCHEMA_V1.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def user_hash(self, user_id: int) -> str:
+        """A keyed hash of a Discord user id: stable per install, useless without the key."""
+        return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+    def record_answer(
+        self, *, answer_id: str, user_id: int, via: str, answer: Answer, latency: float, context: str | None = None
+    ) -> bool:
+        """Store a question and the quotes given, atomically; False when question logging is off."""
+        if not self.log_questions:
+            return False
+        with self._lock, self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO questions (id, asked_at, user_hash, via, question, context, answered,"
+                " confidence, latency_ms, corpus_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answer_id, self._clock(), self.user_hash(user_id), via, answer.question, context,
+                    int(answer.answered), float(answer.confidence), latency * 1000.0, answer.corpus_hash,
+                ),
+            )  # fmt: skip
+            self._db.executemany(
+                "INSERT INTO quotes (question_id, rank, story, file, paragraph, span_start, span_end, score)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (answer_id, rank, q.story, q.file, q.paragraph, q.start, q.end, float(q.score))
+                    for rank, q in enumerate(answer.quotes)
+                ],
+            )
+        return True
+
+    def record_vote(self, *, answer_id: str, user_id: int, up: bool) -> str:
+        """One vote per person per answer, changeable: returns "new", "changed" or "same"."""
+        vote = 1 if up else -1
+        user = self.user_hash(user_id)
+        with self._lock, self._transaction():
+            row = self._db.execute("SELECT vote FROM votes WHERE answer_id = ? AND user_hash = ?", (answer_id, user)).fetchone()
+            if row is not None and row[0] == vote:
+                return "same"
+            self._db.execute(
+                "INSERT INTO votes (answer_id, user_hash, vote, voted_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (answer_id, user_hash) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+                (answer_id, user, vote, self._clock()),
+            )
+        return "new" if row is None else "changed"
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete records older than the retention period; returns how many rows went."""
+        if self.retention_days <= 0:
+            return 0
+        cutoff = (self._clock() if now is None else now) - self.retention_days * 86400
+        with self._lock, self._transaction():
+            gone = self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+            gone += self._db.execute("DELETE FROM votes WHERE voted_at < ?", (cutoff,)).rowcount
+        return gone
+
+    def stats(self, limit: int = 10) -> RecordStats:
+        """What the records hold, for `storybot stats`."""
+        with self._lock:
+            db = self._db
+            questions, answered = db.execute("SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions").fetchone()
+            up, down = db.execute("SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM votes").fetchone()
+            latencies = [r[0] for r in db.execute("SELECT latency_ms FROM questions ORDER BY latency_ms")]
+            unanswered = tuple(
+                UnansweredQuestion(q, n, last)
+                for q, n, last in db.execute(
+                    "SELECT question, COUNT(*), MAX(asked_at) FROM questions WHERE answered = 0"
+                    " GROUP BY question ORDER BY COUNT(*) DESC, MAX(asked_at) DESC LIMIT ?",
+                    (limit,),
+                )
+            )
+            downvoted = []
+            for answer_id, downs, ups in db.execute(
+                "SELECT answer_id, SUM(vote = -1), SUM(vote = 1) FROM votes GROUP BY answer_id"
+                " HAVING SUM(vote = -1) > 0 ORDER BY SUM(vote = -1) DESC, MAX(voted_at) DESC LIMIT ?",
+                (limit,),
+            ).fetchall():
+                row = db.execute("SELECT question FROM questions WHERE id = ?", (answer_id,)).fetchone()
+                cites = tuple(
+                    f"{story} ¶{paragraph}"
+                    for story, paragraph in db.execute(
+                        "SELECT story, paragraph FROM quotes WHERE question_id = ? ORDER BY rank", (answer_id,)
+                    )
+                )
+                downvoted.append(DownvotedAnswer(answer_id, row[0] if row else None, cites, downs, ups))
+        median = latencies[len(latencies) // 2] if latencies else None
+        return RecordStats(questions, answered, up, down, unanswered, tuple(downvoted), self.log_questions, median)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _printable(text: str, limit: int = 120) -> str:
+    """One line of user text safe for a terminal (no control characters), shortened."""
+    flat = "".join(c if c.isprintable() else " " for c in " ".join(text.split()))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def format_stats(stats: RecordStats) -> str:
+    """`storybot stats` as plain text for people."""
+    lines = []
+    if stats.questions:
+        share = stats.answered_share or 0.0
+        lines.append(f"Questions asked: {stats.questions}")
+        lines.append(f"Answered from the story: {stats.answered} ({share:.0%})")
+        if stats.median_latency_ms is not None:
+            lines.append(f"Median answer time: {stats.median_latency_ms:.0f} ms")
+    else:
+        why = "" if stats.log_questions else " (question logging is off: STORYBOT_LOG_QUESTIONS=false)"
+        lines.append(f"Questions asked: none recorded{why}")
+    lines.append(f"Feedback: {stats.votes_up} 👍, {stats.votes_down} 👎")
+    lines.append("")
+    lines.append("Questions the story did not answer:")
+    if stats.unanswered:
+        lines.extend(f"  {u.times}× {_printable(u.question)}" for u in stats.unanswered)
+    else:
+        lines.append("  (none)")
+    lines.append("")
+    lines.append("Answers voted 👎:")
+    if stats.downvoted:
+        for d in stats.downvoted:
+            question = _printable(d.question) if d.question is not None else f"(answer {d.answer_id}; question not logged)"
+            where = "; ".join(_printable(c, 80) for c in d.citations) or "no quotes recorded"
+            lines.append(f"  {d.down} 👎 {d.up} 👍  {question}\n      quoted: {where}")
+    else:
+        lines.append("  (none)")
+    return "\n".join(lines)

@@ -1,0 +1,208 @@
+"""Asking, voting and "Show paragraph" without Discord: the cogs only translate to and from it.
+
+`AskService` owns what every way of asking shares: the length check, the per-user cooldown,
+the in-flight bound, running the engine off the event loop (questions that arrive while the
+model is busy are batched into one `answer_many` call), rendering and recording. The engine
+reference can be swapped at any time (/reindex); a batch uses the engine current when it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from bot import render
+from bot.custom_ids import QuoteRef, VoteRef, corpus_prefix, new_answer_id, resolve_story_key, text_fingerprint
+from bot.guard import Busy, Cooldown, InFlight
+from bot.render import Card
+from index.errors import QuestionError
+
+if TYPE_CHECKING:
+    from bot.records import Records
+    from bot.settings import Settings
+    from index import Answer, Engine
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 32
+STORY_GONE_TEXT = "That story is no longer in the corpus, so I can't show the paragraph. Ask again for current quotes."
+STORY_CHANGED_TEXT = (
+    "This story has changed since this answer, so the paragraph no longer holds the quoted text. Ask again for current quotes."
+)
+REINDEXED_NOTE = "The stories were re-indexed since this answer; this paragraph still holds the quote."
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to send back: an answer card, or a short text (`refused` ones are ephemeral for slash commands)."""
+
+    card: Card | None = None
+    text: str | None = None
+    refused: bool = False
+    answer: Answer | None = None
+    answer_id: str | None = None
+
+
+def clean_question(question: str) -> str:
+    """The question as the engine will read it: whitespace collapsed."""
+    return " ".join(question.replace("\x00", " ").split())
+
+
+class AskService:
+    """The shared asking pipeline; one per bot."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.settings = settings
+        self.engine: Engine | None = None
+        self.records: Records | None = None
+        self.cooldown = Cooldown(settings.cooldown_seconds)
+        self.in_flight = InFlight(settings.max_in_flight, settings.queue_timeout_seconds)
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-answer")
+        self._pending: list[tuple[str, str | None, asyncio.Future[Answer | QuestionError]]] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- asking ----------------------------------------------------------------------------
+
+    def precheck(self, question: str, user_id: int) -> Outcome | None:
+        """Fast refusals (empty, too long, cooldown, not loaded); None means go ahead (cooldown charged)."""
+        cleaned = clean_question(question)
+        if not cleaned:
+            return Outcome(text=render.EMPTY_TEXT, refused=True)
+        if len(cleaned) > self.settings.max_question_chars:
+            return Outcome(text=render.too_long_text(len(cleaned), self.settings.max_question_chars), refused=True)
+        if self.engine is None:
+            return Outcome(text=render.NOT_READY_TEXT, refused=True)
+        wait = self.cooldown.hit(user_id)
+        if wait is not None:
+            return Outcome(text=render.cooldown_text(wait), refused=True)
+        return None
+
+    async def answer(self, question: str, *, user_id: int, via: str, context: str | None = None) -> Outcome:
+        """Answer a question that passed `precheck`: wait for a slot, ask the engine, render, record."""
+        started = self._clock()
+        try:
+            async with self.in_flight.slot():
+                result = await self._ask_engine(clean_question(question), context)
+        except Busy:
+            return Outcome(text=render.BUSY_TEXT, refused=True)
+        if isinstance(result, QuestionError):  # the engine's own check disagreed with ours
+            return Outcome(text=render.EMPTY_TEXT, refused=True)
+        latency = self._clock() - started
+        answer_id = new_answer_id()
+        if result.answered:
+            card = render.render_answer(result, answer_id=answer_id)
+        else:
+            engine = self.engine
+            card = render.render_not_answered(result, engine.stories if engine is not None else ())
+        self._in_background(self._record(answer_id, user_id, via=via, answer=result, latency=latency, context=context))
+        log.info("Answered via %s in %.0f ms (answered=%s)", via, latency * 1000, result.answered)
+        return Outcome(card=card, answer=result, answer_id=answer_id)
+
+    async def _ask_engine(self, question: str, context: str | None) -> Answer | QuestionError:
+        future: asyncio.Future[Answer | QuestionError] = asyncio.get_running_loop().create_future()
+        self._pending.append((question, context, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain(), name="storybot-answer-batches")
+        return await future
+
+    async def _drain(self) -> None:
+        """Answer pending questions in batches, one batch at a time, each on the current engine."""
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            batch = [item for item in batch if not item[2].done()]  # asker gave up (cancelled)
+            if not batch:
+                continue
+            if self.engine is None:
+                for _, _, future in batch:
+                    future.set_exception(RuntimeError("the engine is not loaded"))
+                continue
+            call = partial(
+                self.engine.answer_many, [q for q, _, _ in batch], k=self.settings.top_k, contexts=[c for _, c, _ in batch]
+            )
+            try:
+                results = await loop.run_in_executor(self._executor, call)
+            except Exception as exc:  # surfaces in each asker, whose error handler logs it once each
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _record(
+        self, answer_id: str, user_id: int, *, via: str, answer: Answer, latency: float, context: str | None
+    ) -> None:
+        records = self.records
+        if records is None or not records.log_questions:
+            return
+        await asyncio.to_thread(
+            partial(
+                records.record_answer,
+                answer_id=answer_id,
+                user_id=user_id,
+                via=via,
+                answer=answer,
+                latency=latency,
+                context=context,
+            )
+        )
+
+    def _in_background(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Could not write a record", exc_info=task.exception())
+
+    # -- buttons ---------------------------------------------------------------------------
+
+    def paragraph(self, ref: QuoteRef) -> Card | str:
+        """The paragraph a "Show paragraph" button points at, or why it cannot be shown."""
+        engine = self.engine
+        if engine is None:
+            return render.NOT_READY_TEXT
+        file = resolve_story_key(ref.key, (s.file for s in engine.stories))
+        story = engine.story(file) if file is not None else None
+        if file is None or story is None:
+            return STORY_GONE_TEXT
+        text = engine.paragraph_text(file, ref.paragraph)
+        if text is None or text_fingerprint(text[ref.start : ref.end]) != ref.text_hash:
+            return STORY_CHANGED_TEXT
+        note = None if corpus_prefix(engine.corpus_hash) == ref.corpus else REINDEXED_NOTE
+        return render.render_paragraph(story, ref.paragraph, text, start=ref.start, end=ref.end, note=note)
+
+    async def vote(self, ref: VoteRef, user_id: int) -> str:
+        """Record a 👍/👎 (one per person per answer, changeable) and say what happened."""
+        emoji = "👍" if ref.up else "👎"
+        records = self.records
+        if records is None:
+            return f"Thanks for the {emoji}."
+        result = await asyncio.to_thread(partial(records.record_vote, answer_id=ref.answer_id, user_id=user_id, up=ref.up))
+        return {
+            "new": f"Thanks for the {emoji} — noted.",
+            "changed": f"Changed your vote to {emoji}.",
+            "same": f"You already gave this answer a {emoji}.",
+        }[result]
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Finish pending record writes, stop the answer worker and its thread."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,103 @@
+"""Persistent answer buttons: "Show paragraph", 👍 and 👎.
+
+They are `DynamicItem`s: everything they need is parsed back from their custom id (see
+`bot.custom_ids`), so they keep working after a restart and with question logging off.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot import render
+from bot.custom_ids import SHOW_TEMPLATE, VOTE_TEMPLATE, QuoteRef, VoteRef
+from bot.render import ButtonSpec, Card
+
+if TYPE_CHECKING:
+    from bot.client import StorybotBot
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+async def _apologise(interaction: discord.Interaction[Any], what: str) -> None:
+    log.exception("%s failed", what)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(render.APOLOGY_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(render.APOLOGY_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException:
+        log.warning("Could not send the apology either")
+
+
+class ShowParagraphButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SHOW_TEMPLATE):
+    """Shows the quoted paragraph privately, quote in bold; says so if the story changed since."""
+
+    def __init__(self, ref: QuoteRef, label: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(label=label or "Show paragraph", style=discord.ButtonStyle.secondary, custom_id=ref.custom_id())
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ShowParagraphButton:
+        return cls(QuoteRef.from_match(match), getattr(item, "label", None))
+
+    async def callback(self, interaction: discord.Interaction[StorybotBot]) -> None:  # type: ignore[override]
+        try:
+            shown = interaction.client.service.paragraph(self.ref)
+            if isinstance(shown, str):
+                await interaction.response.send_message(shown, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.send_message(embed=shown.to_embed(), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except Exception:
+            await _apologise(interaction, "Show paragraph")
+
+
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_TEMPLATE):
+    """👍 or 👎 on an answer: recorded once per person per answer (changeable), acknowledged privately."""
+
+    def __init__(self, ref: VoteRef) -> None:
+        super().__init__(
+            discord.ui.Button(emoji="👍" if ref.up else "👎", style=discord.ButtonStyle.secondary, custom_id=ref.custom_id())
+        )
+        self.ref = ref
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> VoteButton:
+        return cls(VoteRef.from_match(match))
+
+    async def callback(self, interaction: discord.Interaction[StorybotBot]) -> None:  # type: ignore[override]
+        try:
+            text = await interaction.client.service.vote(self.ref, interaction.user.id)
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except Exception:
+            await _apologise(interaction, "Vote")
+
+
+def _item(spec: ButtonSpec) -> discord.ui.Item[Any]:
+    quote = QuoteRef.parse(spec.custom_id)
+    if quote is not None:
+        return ShowParagraphButton(quote, spec.label)
+    vote = VoteRef.parse(spec.custom_id)
+    if vote is None:
+        raise ValueError(f"not a storybot button: {spec.custom_id!r}")
+    return VoteButton(vote)
+
+
+def build_view(card: Card) -> discord.ui.View | None:
+    """The card's buttons as a persistent view; None (no components) when it has none."""
+    if not card.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for spec in card.buttons:
+        view.add_item(_item(spec))
+    return view
