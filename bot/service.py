@@ -1,9 +1,10 @@
 """Asking, voting and "Show paragraph" without Discord: the cogs only translate to and from it.
 
 `AskService` owns what every way of asking shares: the length check, the per-user cooldown,
-the in-flight bound, running the engine off the event loop (questions that arrive while the
-model is busy are batched into one `answer_many` call), rendering and recording. The engine
-reference can be swapped at any time (/reindex); a batch uses the engine current when it starts.
+the in-flight bound, running the engine off the event loop (through `index.batching.MicroBatcher`,
+the same queue `storybot ask -` uses: questions that arrive together share one forward pass),
+rendering and recording. The engine reference can be swapped at any time (/reindex); a batch
+uses the engine current when it starts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from bot import render
 from bot.custom_ids import QuoteRef, VoteRef, corpus_prefix, new_answer_id, resolve_story_key, text_fingerprint
 from bot.guard import Busy, Cooldown, InFlight
 from bot.render import Card
+from index.batching import MicroBatcher
 from index.errors import QuestionError
 
 if TYPE_CHECKING:
@@ -59,15 +60,27 @@ class AskService:
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.perf_counter) -> None:
         self.settings = settings
-        self.engine: Engine | None = None
+        self._engine: Engine | None = None
         self.records: Records | None = None
         self.cooldown = Cooldown(settings.cooldown_seconds)
         self.in_flight = InFlight(settings.max_in_flight, settings.queue_timeout_seconds)
         self._clock = clock
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-answer")
-        self._pending: list[tuple[str, str | None, asyncio.Future[Answer | QuestionError]]] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._batcher: MicroBatcher | None = None
         self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: Engine | None) -> None:
+        """Swap the engine; the next batch of questions uses the new one."""
+        self._engine = engine
+        if engine is not None:
+            if self._batcher is None:
+                self._batcher = MicroBatcher(engine, max_batch=MAX_BATCH)
+            else:
+                self._batcher.engine = engine
 
     # -- asking ----------------------------------------------------------------------------
 
@@ -107,37 +120,13 @@ class AskService:
         return Outcome(card=card, answer=result, answer_id=answer_id)
 
     async def _ask_engine(self, question: str, context: str | None) -> Answer | QuestionError:
-        future: asyncio.Future[Answer | QuestionError] = asyncio.get_running_loop().create_future()
-        self._pending.append((question, context, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain(), name="storybot-answer-batches")
-        return await future
-
-    async def _drain(self) -> None:
-        """Answer pending questions in batches, one batch at a time, each on the current engine."""
-        loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            batch = [item for item in batch if not item[2].done()]  # asker gave up (cancelled)
-            if not batch:
-                continue
-            if self.engine is None:
-                for _, _, future in batch:
-                    future.set_exception(RuntimeError("the engine is not loaded"))
-                continue
-            call = partial(
-                self.engine.answer_many, [q for q, _, _ in batch], k=self.settings.top_k, contexts=[c for _, c, _ in batch]
-            )
-            try:
-                results = await loop.run_in_executor(self._executor, call)
-            except Exception as exc:  # surfaces in each asker, whose error handler logs it once each
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, _, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+        batcher = self._batcher
+        if batcher is None:
+            raise RuntimeError("the engine is not loaded")
+        try:
+            return await asyncio.wrap_future(batcher.submit(question, k=self.settings.top_k, context=context))
+        except QuestionError as exc:
+            return exc
 
     async def _record(
         self, answer_id: str, user_id: int, *, via: str, answer: Answer, latency: float, context: str | None
@@ -203,6 +192,5 @@ class AskService:
         """Finish pending record writes, stop the answer worker and its thread."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-        if self._worker is not None and not self._worker.done():
-            self._worker.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._batcher is not None:
+            await asyncio.to_thread(self._batcher.close)
