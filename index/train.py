@@ -152,7 +152,43 @@ def confidence_inputs(data: Collected, ranker: LinearModel, questions: np.ndarra
     ])
 
 
+CONFIDENCE_SIGNS = {
+    "top_score": 1, "margin": 1, "dense_sent": 1, "dense_para": 1, "cover_sent": 1, "cover_para": 1,
+    "cover_window": 1, "bm25_abs": 1, "type_missing": -1, "missing_para": -1, "missing_para_count": -1,
+    "missing_story": -1, "missing_entity": -1, "missing_number": -1,
+}
+"""More support may never lower confidence, more missing evidence never raise it. SQuAD 2.0's
+impossible questions are near-copies of a sentence with one thing changed, so an unconstrained
+model learns "very high overlap means unanswerable": true of that data, backwards for people."""
+
+
+def fit_monotone_confidence(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> LinearModel:
+    """Logistic regression whose weights keep the signs in CONFIDENCE_SIGNS."""
+    from scipy.optimize import minimize
+
+    mean, scale = _standardise(x)
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = z @ w
+        p = 1 / (1 + np.exp(-logits))
+        value = float(np.sum(np.logaddexp(0, logits) - y * logits)) + l2 * float(w[:-1] @ w[:-1])
+        grad = z.T @ (p - y)
+        grad[:-1] += 2 * l2 * w[:-1]
+        return value, grad
+
+    bounds = [
+        (0, None) if CONFIDENCE_SIGNS.get(name) == 1 else (None, 0) if CONFIDENCE_SIGNS.get(name) == -1 else (None, None)
+        for name in CONFIDENCE_FEATURES
+    ] + [(None, None)]
+    result = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
+    w = result.x
+    return LinearModel(CONFIDENCE_FEATURES, mean.astype(np.float32), scale.astype(np.float32), w[:-1].astype(np.float32), float(w[-1]))
+
+
 def fit_confidence(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, epochs: int = 400) -> LinearModel:
+    if hidden <= 0:
+        return fit_monotone_confidence(x, y)
     import torch
 
     mean, scale = _standardise(x)
@@ -190,7 +226,7 @@ def pick_threshold(conf: np.ndarray, answerable: np.ndarray, recall: float) -> f
     return float(positives[index])
 
 
-def cross_validate(rank: Collected, conf: Collected, hidden: int) -> None:
+def cross_validate(rank: Collected, conf: Collected, hidden: int, confidence_hidden: int) -> None:
     """5 folds by story: how well each part generalises to stories it never saw."""
     folds = 5
     r_top, c_auc = [], []
@@ -201,11 +237,11 @@ def cross_validate(rank: Collected, conf: Collected, hidden: int) -> None:
         r_top.append(top1(rank, ranker, r_test))
         c_test = np.nonzero(conf.story % folds == fold)[0]
         c_train = np.nonzero(conf.story % folds != fold)[0]
-        model = fit_confidence(confidence_inputs(conf, ranker, c_train), conf.answerable[c_train].astype(float), hidden)
+        model = fit_confidence(confidence_inputs(conf, ranker, c_train), conf.answerable[c_train].astype(float), confidence_hidden)
         probs = model.logits(confidence_inputs(conf, ranker, c_test))
         own = conf.own[c_test]
         c_auc.append(auroc(probs[own], conf.answerable[c_test][own]))
-    print(f"cv hidden={hidden}: ranker top1 {np.mean(r_top):.3f} (±{np.std(r_top):.3f}), confidence AUROC answerable vs impossible {np.mean(c_auc):.3f}", file=sys.stderr)
+    print(f"cv hidden={hidden}/{confidence_hidden}: ranker top1 {np.mean(r_top):.3f} (±{np.std(r_top):.3f}), confidence AUROC answerable vs impossible {np.mean(c_auc):.3f}", file=sys.stderr)
 
 
 def load_or_collect(cache: Path | None, qa: QASet, embedder: SentenceTransformerEmbedder, off_story: bool) -> Collected:
@@ -224,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("weights.json"))
     parser.add_argument("--cv", action="store_true", help="report 5-fold cross-validation by story first")
     parser.add_argument("--hidden", type=int, default=HIDDEN, help="width of the hidden layer (0: linear)")
+    parser.add_argument("--confidence-hidden", type=int, default=0, help="hidden width of the confidence model (0: monotone linear)")
     parser.add_argument("--feature-cache", type=Path, default=None, help="reuse collected features (a .npz path)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -236,12 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     conf = load_or_collect(cache2, squad2, embedder, off_story=True)
     print(f"collected in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if args.cv:
-        cross_validate(rank, conf, args.hidden)
+        cross_validate(rank, conf, args.hidden, args.confidence_hidden)
     ranker = fit_ranker(rank, np.arange(len(rank.gold)), args.hidden)
     print(f"ranker dev top1 (questions whose gold is a candidate): {top1(rank, ranker, np.arange(len(rank.gold))):.3f}", file=sys.stderr)
     questions = np.arange(len(conf.gold))
     x = confidence_inputs(conf, ranker, questions)
-    confidence = fit_confidence(x, conf.answerable.astype(float), args.hidden)
+    confidence = fit_confidence(x, conf.answerable.astype(float), args.confidence_hidden)
     probs = 1 / (1 + np.exp(-confidence.logits(x)))
     threshold = pick_threshold(probs, conf.answerable, TARGET_RECALL)
     meta = {
@@ -249,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m index.train --data ../shared/data/qa",
         "target_recall": TARGET_RECALL,
         "hidden": args.hidden,
+        "confidence_hidden": args.confidence_hidden,
     }
     scorer = Scorer(ranker, confidence, threshold, meta)
     args.out.write_text(json.dumps(scorer.to_json(), indent=1) + "\n", encoding="utf-8")

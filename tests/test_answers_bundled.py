@@ -37,7 +37,7 @@ ANSWERABLE: dict[str, set[tuple[int, int]]] = {
     "What does Mullins hope the mayor will do?": {(13, 3)},
     "Does the union head think Sessions is right about sanctuary policies?": {(13, 2)},
     "What did de Blasio say about police officers being soft on crime?": {(3, 0)},
-    "How did the mayor describe the DOJ statement?": {(2, 0)},
+    "How did the mayor describe the DOJ statement?": {(2, 0), (1, 1)},  # ¶1: "Both men called the statement an insult"
 }
 
 NOT_IN_STORY = [
