@@ -266,8 +266,7 @@ def stats(as_json: bool) -> None:
     with _errors_as_lines():
         from bot.records import Records, format_stats
 
-        path = Path(settings.data_dir)
-        records = Records.open(path, log_questions=settings.log_questions)
+        records = Records.from_settings(settings)
         try:
             figures = records.stats()
         finally:
