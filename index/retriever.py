@@ -61,7 +61,13 @@ class Retriever:
         self.texts = [self.sentence_text(i) for i in range(self.size)]
         paragraph_texts = [p for s in data.stories for p in s.paragraphs]
         sentence_terms = [terms(t) for t in self.texts]
-        self.paragraph_folded = [fold(p) for p in paragraph_texts]
+        # Names and numbers count as present in a paragraph if its story's title or lead has them:
+        # a news paragraph says "we locked up" where the question says "the NYPD".
+        self.paragraph_folded = [
+            fold(" ".join((p, story.title, story.paragraphs[0])))
+            for story in data.stories
+            for p in story.paragraphs
+        ]
         self._vocab: dict[str, int] = {}
         self._bigram_vocab: dict[tuple[str, str], int] = {}
         self._caps_vocab: dict[str, int] = {}
