@@ -81,7 +81,7 @@ class QuoteRef:
 
     @classmethod
     def parse(cls, custom_id: str) -> QuoteRef | None:
-        match = SHOW_TEMPLATE.match(custom_id)
+        match = SHOW_TEMPLATE.fullmatch(custom_id)  # as discord.py matches it ($ alone lets a trailing newline in)
         return None if match is None else cls.from_match(match)
 
     @classmethod
@@ -112,7 +112,7 @@ class VoteRef:
 
     @classmethod
     def parse(cls, custom_id: str) -> VoteRef | None:
-        match = VOTE_TEMPLATE.match(custom_id)
+        match = VOTE_TEMPLATE.fullmatch(custom_id)
         return None if match is None else cls.from_match(match)
 
     @classmethod

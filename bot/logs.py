@@ -13,6 +13,7 @@ import re
 # A bot token: base64 user id, a timestamp part and an HMAC part, separated by dots.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,30}\.[A-Za-z0-9_-]{5,8}\.[A-Za-z0-9_-]{25,45}")
 REDACTED = "[redacted token]"
+_KEPT_TRACEBACK = "storybot_redacted_traceback"
 
 
 class RedactToken(logging.Filter):
@@ -33,10 +34,17 @@ class RedactToken(logging.Filter):
         except Exception:  # a broken format string: keep the raw parts, redacted
             message = f"{record.msg} {record.args}"
         record.msg, record.args = self.redact(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_info:
+            if not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            # Formatters that render exc_info themselves (discord.py's colour formatter, used on a
+            # TTY or in Docker) would bypass the redacted text: keep only the text.
+            record.exc_info = None
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+            record.__dict__[_KEPT_TRACEBACK] = record.exc_text
+        elif _KEPT_TRACEBACK in record.__dict__:  # a formatter cleared it after an earlier handler
+            record.exc_text = record.__dict__[_KEPT_TRACEBACK]
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True

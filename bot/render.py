@@ -317,6 +317,7 @@ def cooldown_text(retry_after: float) -> str:
 
 BUSY_TEXT = "I'm busy answering other questions right now — please try again in a moment."
 NOT_READY_TEXT = "I'm still loading the stories — please try again in a moment."
+SHUTTING_DOWN_TEXT = "I'm restarting — please ask again in a minute."
 EMPTY_TEXT = "Ask me a question about the story, e.g. `/ask question: who called the statement an insult?`"
 NOT_ADMIN_TEXT = "Only the bot's admins can rebuild the index (Manage Server on the host's server, or an admin user/role)."
 REINDEX_RUNNING_TEXT = "A rebuild is already running — I'll report when it finishes; please try again after that."

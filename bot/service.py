@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -67,6 +68,10 @@ class AskService:
         self._clock = clock
         self._batcher: MicroBatcher | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.closing = False  # set at shutdown: new questions are turned away, taken ones finish
+        self._open = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def engine(self) -> Engine | None:
@@ -87,6 +92,8 @@ class AskService:
     def precheck(self, question: str, user_id: int) -> Outcome | None:
         """Fast refusals (empty, too long, cooldown, not loaded); None means go ahead (cooldown charged)."""
         cleaned = clean_question(question)
+        if self.closing:
+            return Outcome(text=render.SHUTTING_DOWN_TEXT, refused=True)
         if not cleaned:
             return Outcome(text=render.EMPTY_TEXT, refused=True)
         if len(cleaned) > self.settings.max_question_chars:
@@ -187,6 +194,25 @@ class AskService:
         }[result]
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def handling(self) -> AsyncIterator[None]:
+        """Around answering one taken question, reply included, so a shutdown can wait for it."""
+        self._open += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._open -= 1
+            if not self._open:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> int:
+        """Turn new questions away and wait up to `timeout` s for taken ones; returns how many are left."""
+        self.closing = True
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        return self._open
 
     async def close(self) -> None:
         """Finish pending record writes, stop the answer worker and its thread."""

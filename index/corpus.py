@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,9 +164,12 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     if not corpus_dir.is_dir():
         raise CorpusError(f"{corpus_dir}: not a folder (set STORYBOT_CORPUS_DIR to the folder of stories)")
     try:
+        os.listdir(corpus_dir)  # Path.rglob skips a folder it cannot read, which would look like an empty corpus
         files = story_files(corpus_dir)
     except OSError as exc:
-        raise CorpusError(f"{corpus_dir}: cannot read the corpus folder ({exc.strerror or exc})") from None
+        raise CorpusError(
+            f"{corpus_dir}: cannot read the corpus folder ({exc.strerror or exc}); check its permissions or STORYBOT_CORPUS_DIR"
+        ) from None
     if not files:
         raise CorpusError(f"{corpus_dir}: no stories found (add .txt or .md files)")
     stories: list[Story] = []

@@ -98,3 +98,4 @@ def small_corpus(tmp_path: Path) -> Iterator[Path]:
 
 from tests.bot_fixtures import own_engine_config  # noqa: E402, F401  (a private corpus copy for /reindex tests)
 from tests.fake_discord.fixtures import fake_discord  # noqa: E402, F401  (fake Discord for end-to-end tests)
+from tests.reliability_fixtures import token_watch  # noqa: E402, F401  (every log line checked for the token)

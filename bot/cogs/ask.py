@@ -61,9 +61,10 @@ async def answer_interaction(
     if refusal is not None:
         await interaction.response.send_message(refusal.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         return
-    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-    outcome = await bot.service.answer(question, user_id=interaction.user.id, via=via)
-    await send_outcome(interaction, outcome)
+    async with bot.service.handling():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        outcome = await bot.service.answer(question, user_id=interaction.user.id, via=via)
+        await send_outcome(interaction, outcome)
 
 
 class AskCog(commands.Cog):
@@ -108,11 +109,12 @@ class AskCog(commands.Cog):
             return
         if message.guild is not None and not any(user.id == me.id for user in message.mentions):
             return
-        try:
-            await self._answer_message(message, me.id)
-        except Exception:
-            log.exception("Answering a message failed")
-            await self._reply(message, Outcome(text=render.APOLOGY_TEXT))
+        async with self.bot.service.handling():
+            try:
+                await self._answer_message(message, me.id)
+            except Exception:
+                log.exception("Answering a message failed")
+                await self._reply(message, Outcome(text=render.APOLOGY_TEXT))
 
     async def _answer_message(self, message: discord.Message, bot_id: int) -> None:
         question = strip_bot_mention(message.content, bot_id)
