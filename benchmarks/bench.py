@@ -1,0 +1,266 @@
+"""storybot benchmark: latency, throughput, builds, memory and search at scale, beside targets.
+
+    python benchmarks/bench.py [--data ../shared/data/qa] [--scale 200000] [--skip-scale]
+
+Everything runs on this machine against loopback-free, in-process code (plus child processes
+for cold start and peak memory). Reads SQuAD stories from --data for the large corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import wait
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from index import Engine, EngineConfig, build_index  # noqa: E402
+from index.batching import MicroBatcher  # noqa: E402
+from index.embedding import SentenceTransformerEmbedder  # noqa: E402
+from index.qa import load_qa_set  # noqa: E402
+
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def row(section: str, name: str, value: str, target: str = "") -> None:
+    ROWS.append((section, name, value, target))
+    print(f"{section:<14} {name:<46} {value:>16}   {target}", flush=True)
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    a = np.array(values) * 1000
+    return float(np.percentile(a, 50)), float(np.percentile(a, 95)), float(np.percentile(a, 99))
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+BUNDLED_QUESTIONS = [
+    "How many people did the NYPD lock up in 2016?",
+    "Who is the head of the NYPD sergeants union?",
+    "What did Preet Bharara tweet?",
+    "What did the DOJ spokesperson say about the city's police?",
+    "Who won the 2018 World Cup?",
+    "What does Mullins hope the mayor will do?",
+    "How did O'Neill feel when he read the DOJ statement?",
+    "Which Republican congressman praised the NYPD?",
+]
+
+
+def cold_start(workdir: Path) -> float:
+    """Process start to first answer, with the index already built."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", BUNDLED_QUESTIONS[0]], cwd=workdir, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def warm_latency(engine: Engine, questions: list[str], rounds: int) -> list[float]:
+    for q in questions[:5]:
+        engine.answer(q)
+    times = []
+    for _ in range(rounds):
+        for q in questions:
+            t = time.perf_counter()
+            engine.answer(q)
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def in_flight(engine: Engine, questions: list[str], concurrency: int, rounds: int) -> tuple[float, float]:
+    """Throughput (questions/s) and p95 latency with `concurrency` questions submitted at once."""
+    latencies: list[float] = []
+    with MicroBatcher(engine, max_batch=concurrency) as batcher:
+        batcher.submit(questions[0]).result()
+        started = time.perf_counter()
+        for r in range(rounds):
+            batch = [questions[(r * concurrency + i) % len(questions)] for i in range(concurrency)]
+            t0 = time.perf_counter()
+            futures = [batcher.submit(q) for q in batch]
+            done = []
+            for f in futures:
+                f.add_done_callback(lambda _f, sink=done: sink.append(time.perf_counter()))
+            wait(futures)
+            latencies.extend(t - t0 for t in done)
+        elapsed = time.perf_counter() - started
+    return rounds * concurrency / elapsed, percentiles(latencies)[1]
+
+
+def raw_encode_rate(embedder: SentenceTransformerEmbedder, questions: list[str], batch: int, rounds: int) -> float:
+    texts = [questions[i % len(questions)] for i in range(batch)]
+    embedder.embed(texts, batch_size=batch)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        embedder.embed(texts, batch_size=batch)
+    return rounds * batch / (time.perf_counter() - started)
+
+
+def write_squad_corpus(data: Path, folder: Path) -> list[str]:
+    """All squad1 stories (dev and test) as corpus files; returns their questions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    questions = []
+    for split in ("dev", "test"):
+        qa = load_qa_set(data / "squad1", split)
+        for story in qa.stories.values():
+            body = "\n".join(story.paragraphs)
+            (folder / story.file).write_text(f"---\ntitle: {story.title}\n---\n{body}\n", encoding="utf-8")
+        questions += [q.question for q in qa.questions]
+    return questions
+
+
+def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: SentenceTransformerEmbedder, targets: dict[str, str], extra_story: str) -> None:
+    work = Path(tempfile.mkdtemp(prefix="storybot-bench-"))
+    try:
+        shutil.copytree(corpus, work / "corpus")
+        config = EngineConfig(corpus_dir=work / "corpus", index_dir=work / ".storybot" / "index")
+        report = build_index(config, embedder)
+        texts_rate = report.embedded / report.seconds
+        row(label, "index build (s)", f"{report.seconds:.2f}")
+        row(label, "texts embedded per second (build)", f"{texts_rate:.0f}")
+        from index.build import prepare
+        from index.corpus import load_corpus
+
+        prepared = prepare(load_corpus(config.corpus_dir))
+        texts = list(dict.fromkeys(prepared.sentence_texts + prepared.paragraph_texts))
+        started = time.perf_counter()
+        embedder.embed(texts, batch_size=config.batch_size)
+        raw = len(texts) / (time.perf_counter() - started)
+        row(label, "raw model rate on the same texts (/s)", f"{raw:.0f}")
+        row(label, "build rate / raw rate", f"{texts_rate / raw:.2f}", "≥ 0.80")
+        row(label, "sentences", f"{report.sentences}")
+        row(label, "index size on disk (MB)", f"{folder_size(config.index_dir) / 1e6:.1f}")
+
+        (config.corpus_dir / "zz-added-story.txt").write_text(extra_story, encoding="utf-8")
+        one = prepare(load_corpus(config.corpus_dir))
+        t = time.perf_counter()
+        incremental = build_index(config, embedder)
+        inc_seconds = time.perf_counter() - t
+        story_texts = [s for s in dict.fromkeys(one.sentence_texts + one.paragraph_texts) if s in extra_story]
+        t = time.perf_counter()
+        embedder.embed(story_texts, batch_size=config.batch_size)
+        story_embed = time.perf_counter() - t
+        row(label, "rebuild after adding one story (s)", f"{inc_seconds:.2f}", targets.get("rebuild", ""))
+        row(label, "  of which that story's embedding (s)", f"{story_embed:.2f}  ({incremental.embedded} texts)")
+        row(label, "  rebuild minus story embedding (s)", f"{inc_seconds - story_embed:.2f}", "≤ 5" if "rebuild" in targets else "")
+
+        engine = Engine.open(config, build="never", embedder=embedder)
+        p50, p95, p99 = percentiles(warm_latency(engine, questions[:200], rounds=max(1, 400 // len(questions[:200]))))
+        row(label, "warm latency p50 (ms)", f"{p50:.1f}", targets.get("p50", ""))
+        row(label, "warm latency p95 (ms)", f"{p95:.1f}")
+        row(label, "warm latency p99 (ms)", f"{p99:.1f}", targets.get("p99", ""))
+        rate, p95_flight = in_flight(engine, questions, 64, rounds=10)
+        raw_rate = raw_encode_rate(embedder, questions, 64, rounds=10)
+        row(label, "64 in flight: throughput (questions/s)", f"{rate:.0f}")
+        row(label, "raw batched encoding rate (questions/s)", f"{raw_rate:.0f}")
+        row(label, "64 in flight: throughput / raw", f"{rate / raw_rate:.2f}", "≥ 0.80")
+        row(label, "64 in flight: p95 latency (ms)", f"{p95_flight:.0f}", "≤ 300")
+        if label == "bundled":
+            cold = [cold_start(work) for _ in range(3)]
+            row(label, "cold start to first answer (s, median of 3)", f"{np.median(cold):.2f}", "≤ 8")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+SCALE_CHILD = r"""
+import json, resource, sys, time
+import numpy as np, faiss
+from index.vectors import prepare_for_search
+index = faiss.read_index(sys.argv[1])
+prepare_for_search(index)
+queries = np.load(sys.argv[2])
+times = []
+for q in queries:
+    t = time.perf_counter(); index.search(q.reshape(1, -1), 10); times.append(time.perf_counter() - t)
+print(json.dumps({"p50_ms": float(np.median(times) * 1000), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_scale(embedder: SentenceTransformerEmbedder, real_texts: list[str], questions: list[str], total: int) -> None:
+    import faiss
+
+    from index.vectors import build_vector_index
+
+    label = f"scale {total // 1000}k"
+    real = embedder.embed(real_texts, batch_size=64)
+    rng = np.random.default_rng(7)
+    need = total - len(real)
+    base = real[rng.integers(0, len(real), need)]
+    synthetic = base + rng.normal(0, 0.06, base.shape).astype(np.float32)
+    synthetic /= np.linalg.norm(synthetic, axis=1, keepdims=True)
+    vectors = np.vstack([real, synthetic]).astype(np.float32)
+    t = time.perf_counter()
+    hnsw = build_vector_index(vectors, "hnsw")
+    row(label, "HNSW build (s)", f"{time.perf_counter() - t:.1f}")
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    q = embedder.embed(questions[:500], batch_size=64)
+    _, truth = exact.search(q, 10)
+    _, found = hnsw.search(q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)])
+    row(label, "recall@10 against exact search", f"{recall:.3f}", "≥ 0.98")
+    work = Path(tempfile.mkdtemp(prefix="storybot-scale-"))
+    try:
+        faiss.write_index(hnsw, str(work / "v.faiss"))
+        np.save(work / "q.npy", q)
+        row(label, "index size on disk (MB)", f"{(work / 'v.faiss').stat().st_size / 1e6:.0f}")
+        out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(work / "v.faiss"), str(work / "q.npy")], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+        child = json.loads(out.stdout)
+        row(label, "search p50 (ms)", f"{child['p50_ms']:.2f}", "≤ 5")
+        row(label, "peak RSS of a serving process (MB)", f"{child['rss_mb']:.0f}", "≤ 1000")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "qa")
+    parser.add_argument("--scale", type=int, default=200_000)
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--skip-bundled", action="store_true")
+    args = parser.parse_args()
+    print(f"{'section':<14} {'figure':<46} {'value':>16}   target", flush=True)
+    embedder = SentenceTransformerEmbedder()
+    extra = "---\ntitle: Added story\n---\n" + "\n".join(
+        f"Paragraph {i} of the added story reports that the council met on day {i} and voted {i} to {i + 1}." for i in range(1, 21)
+    )
+    if not args.skip_bundled:
+        bench_corpus("bundled", REPO / "corpus", BUNDLED_QUESTIONS * 5, embedder, {"p50": "≤ 15", "p99": "≤ 40"}, extra)
+        row("bundled", "peak RSS of this process so far (MB)", f"{peak_rss_mb():.0f}")
+    if args.skip_large and args.skip_scale:
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        questions = write_squad_corpus(args.data, Path(tmp) / "squad")
+        if not args.skip_large:
+            bench_corpus("large (48)", Path(tmp) / "squad", questions, embedder, {"p50": "≤ 20", "rebuild": "≤ 5 + embedding"}, extra)
+            row("large (48)", "peak RSS of this process so far (MB)", f"{peak_rss_mb():.0f}")
+        if not args.skip_scale:
+            from index.build import prepare
+            from index.corpus import load_corpus
+
+            texts = prepare(load_corpus(Path(tmp) / "squad")).sentence_texts
+            bench_scale(embedder, texts, questions, args.scale)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
