@@ -84,6 +84,8 @@ class Engine:
                 if build == "if-needed" and _is_stale(data, config.corpus_dir):
                     log.info("The corpus changed since the index was built; rebuilding")
                     needs_build = True
+        if needs_build:
+            load_corpus(config.corpus_dir)  # a missing or broken corpus is reported before the model loads
         embedder = embedder or SentenceTransformerEmbedder(config.model, config.device)
         if needs_build:
             report = build_index(config, embedder, progress=progress)
