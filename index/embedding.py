@@ -39,6 +39,9 @@ class Embedder(ABC):
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
+        # Batches of similar length waste little on padding: embed shortest first, put back in order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        texts = [texts[i] for i in order]
         starts = range(0, len(texts), batch_size)
         if progress:
             from tqdm import tqdm
@@ -54,6 +57,9 @@ class Embedder(ABC):
                 bar.update(len(batch))
         if progress:
             bar.close()
+        unsorted = np.empty_like(out)
+        unsorted[order] = out
+        out = unsorted
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, np.maximum(norms, 1e-12), out=out)
         return out
