@@ -171,11 +171,7 @@ class Engine:
 
     @property
     def stories(self) -> tuple[StorySummary, ...]:
-        counts = np.bincount(self.data.sentences[:, 0], minlength=len(self.data.stories)) if len(self.data.sentences) else [0] * len(self.data.stories)
-        return tuple(
-            StorySummary(s.title, s.file, len(s.paragraphs), int(counts[i]), s.source)
-            for i, s in enumerate(self.data.stories)
-        )
+        return story_summaries(self.data)
 
     def story(self, file: str) -> StorySummary | None:
         for summary in self.stories:
@@ -210,9 +206,13 @@ def _is_stale(data: IndexData, corpus_dir: Path) -> bool:
     return load_corpus(corpus_dir).content_hash != data.manifest.get("corpus_hash")
 
 
+def story_summaries(data: IndexData) -> tuple[StorySummary, ...]:
+    counts = np.bincount(data.sentences[:, 0], minlength=len(data.stories)) if len(data.sentences) else [0] * len(data.stories)
+    return tuple(StorySummary(s.title, s.file, len(s.paragraphs), int(counts[i]), s.source) for i, s in enumerate(data.stories))
+
+
 def index_info_of(data: IndexData, stale: bool | None) -> IndexInfo:
     m = data.manifest
-    counts = np.bincount(data.sentences[:, 0], minlength=len(data.stories)) if len(data.sentences) else [0] * len(data.stories)
     return IndexInfo(
         path=str(data.path),
         model=str(m.get("model")),
@@ -220,7 +220,7 @@ def index_info_of(data: IndexData, stale: bool | None) -> IndexInfo:
         format_version=int(m.get("format_version", 0)),
         corpus_hash=str(m.get("corpus_hash")),
         built_at=str(m.get("built_at")),
-        stories=tuple(StorySummary(s.title, s.file, len(s.paragraphs), int(counts[i]), s.source) for i, s in enumerate(data.stories)),
+        stories=story_summaries(data),
         paragraphs=int(m.get("paragraphs", 0)),
         sentences=int(m.get("sentences", 0)),
         index_kind=str(m.get("index_kind")),
