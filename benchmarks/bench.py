@@ -180,7 +180,7 @@ def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: Sente
 
 
 SCALE_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np, faiss
 from index.vectors import prepare_for_search
 index = faiss.read_index(sys.argv[1])
@@ -189,7 +189,9 @@ queries = np.load(sys.argv[2])
 times = []
 for q in queries:
     t = time.perf_counter(); index.search(q.reshape(1, -1), 10); times.append(time.perf_counter() - t)
-print(json.dumps({"p50_ms": float(np.median(times) * 1000), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM belongs to this program's own memory map; ru_maxrss would carry the parent's peak over exec.
+hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"p50_ms": float(np.median(times) * 1000), "rss_mb": hwm_kb / 1024}))
 """
 
 
