@@ -35,8 +35,15 @@ def compose(
     """Choose up to k non-overlapping runs, best first."""
     if len(ids) == 0 or k <= 0:
         return []
-    by_id = {int(i): float(s) for i, s in zip(ids, scores)}
     order = np.argsort(-scores, kind="stable")
+    by_id = np.argsort(ids, kind="stable")
+    sorted_ids = ids[by_id]
+
+    def score_of(sid: int) -> float | None:
+        """The candidate score of sentence `sid`, None if it is not a candidate."""
+        at = int(np.searchsorted(sorted_ids, sid))
+        return float(scores[by_id[at]]) if at < len(sorted_ids) and sorted_ids[at] == sid else None
+
     used: set[int] = set()
     spans: list[Span] = []
     for pos in order:
@@ -49,9 +56,10 @@ def compose(
         while last - first + 1 < MAX_RUN:
             grown = False
             for cand in (last + 1, first - 1):
-                if cand in used or cand not in by_id or paragraph_of[cand] != paragraph_of[sid]:
+                neighbour = score_of(cand)
+                if neighbour is None or cand in used or paragraph_of[cand] != paragraph_of[sid]:
                     continue
-                if by_id[cand] >= score - MERGE_MARGIN and chars + int(sentence_chars[cand]) <= MAX_QUOTE_CHARS:
+                if neighbour >= score - MERGE_MARGIN and chars + int(sentence_chars[cand]) <= MAX_QUOTE_CHARS:
                     chars += int(sentence_chars[cand])
                     first, last = min(first, cand), max(last, cand)
                     grown = True

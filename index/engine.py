@@ -19,7 +19,7 @@ from index.config import EngineConfig
 from index.corpus import Corpus, load_corpus
 from index.embedding import Embedder, SentenceTransformerEmbedder, resolve_model
 from index.errors import CorpusError, IndexMissingError, QuestionError
-from index.retriever import Retriever
+from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features
 from index.scorer import Scorer, load_scorer
 from index.sentences import SPLITTER_VERSION
 from index.store import IndexData, StoredStory, check_model, current_generation, load_generation
@@ -136,25 +136,35 @@ class Engine:
             asked.append((i, cleaned, ctx))
         texts = [q for _, q, _ in asked] + [c for _, _, c in asked if c]
         vectors = self.embedder.embed(texts, batch_size=max(1, len(texts))) if texts else np.zeros((0, 1))
+        qvecs = np.zeros((len(asked), vectors.shape[1]), np.float32)
         context_row = len(asked)
-        for row, (i, cleaned, ctx) in enumerate(asked):
+        for row, (_, _, ctx) in enumerate(asked):
             qvec = vectors[row]
             if ctx:
                 qvec = qvec + CONTEXT_WEIGHT * vectors[context_row]
                 qvec = qvec / (np.linalg.norm(qvec) or 1.0)
                 context_row += 1
-            results[i] = self._answer_vector(cleaned, qvec.astype(np.float32), k, ctx, started)
+            qvecs[row] = qvec
+        if asked:
+            for (i, _, _), answer in zip(asked, self._answer_vectors(asked, qvecs, k, started)):
+                results[i] = answer
         return [r for r in results if r is not None]
 
-    def _answer_vector(self, question: str, qvec: np.ndarray, k: int, context: str | None, started: float) -> Answer:
-        cands = self.retriever.candidates(question, qvec, context)
-        if len(cands.ids) == 0:
-            return Answer(question, (), 0.0, self.scorer.threshold, self.corpus_hash, time.perf_counter() - started)
-        scores = self.scorer.rank_scores(cands.features)
-        confidence = self.scorer.confidence_of(self.retriever.confidence_features(cands, scores))
-        spans = compose(cands.ids, scores, self.retriever.paragraph_of, self._sentence_chars, max(1, k))
-        quotes = tuple(self._quote(span.first, span.last, span.score) for span in spans)
-        return Answer(question, quotes, confidence, self.scorer.threshold, self.corpus_hash, time.perf_counter() - started)
+    def _answer_vectors(self, asked: list[tuple[int, str, str | None]], qvecs: np.ndarray, k: int, started: float) -> list[Answer]:
+        batch = self.retriever.candidates([q for _, q, _ in asked], qvecs, [c for _, _, c in asked])
+        scores = self.scorer.rank_scores(batch.features)
+        top, second = best_rows(scores, batch.offsets)
+        top_evidence = np.zeros((len(top), len(EVIDENCE)), np.float32)
+        top_evidence[top >= 0] = self.retriever.evidence(batch, top[top >= 0])
+        confidences = self.scorer.confidences(confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level))
+        answers = []
+        for q, (_, question, _) in enumerate(asked):
+            rows = batch.rows(q)
+            confidence = float(confidences[q]) if top[q] >= 0 else 0.0
+            spans = compose(batch.ids[rows], scores[rows], self.retriever.paragraph_of, self._sentence_chars, max(1, k))
+            quotes = tuple(self._quote(span.first, span.last, span.score) for span in spans)
+            answers.append(Answer(question, quotes, confidence, self.scorer.threshold, self.corpus_hash, time.perf_counter() - started))
+        return answers
 
     def _quote(self, first: int, last: int, score: float) -> Quote:
         story_i, para, start, _ = (int(x) for x in self.data.sentences[first])

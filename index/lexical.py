@@ -11,6 +11,7 @@ from functools import lru_cache
 import bm25s
 import numpy as np
 import Stemmer
+from scipy import sparse
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
@@ -23,6 +24,8 @@ _stemmer = Stemmer.Stemmer("english")
 
 def fold(text: str) -> str:
     """Lower case without accents or typographic apostrophes, so "Café’s" meets "cafe's"."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -49,7 +52,7 @@ def terms(text: str) -> list[str]:
 
 
 class BM25Index:
-    """BM25 over a list of texts, scored for one query at a time."""
+    """BM25 over a list of texts, scored for a whole batch of queries with one sparse product."""
 
     def __init__(self, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> None:
         self.size = len(texts)
@@ -58,9 +61,18 @@ class BM25Index:
         for doc in tokenized:
             for term in set(doc):
                 self._doc_freq[term] = self._doc_freq.get(term, 0) + 1
-        self._bm25 = bm25s.BM25(k1=k1, b=b)
+        self._vocab: dict[str, int] = {}
+        self._term_scores = sparse.csr_matrix((0, self.size), dtype=np.float32)
         if self.size:
-            self._bm25.index(tokenized, show_progress=False)
+            bm25 = bm25s.BM25(k1=k1, b=b)
+            bm25.index(tokenized, show_progress=False)
+            # bm25s keeps its precomputed per-(term, document) scores as one sparse matrix, rows
+            # by token id (the arrays its `save` writes); one product then scores many queries.
+            arrays = bm25.scores
+            self._vocab = dict(bm25.vocab_dict)
+            self._term_scores = sparse.csr_matrix(
+                (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(len(arrays["indptr"]) - 1, arrays["num_docs"])
+            )
 
     def idf(self, term: str) -> float:
         """Robertson-Sparck Jones idf, as BM25 uses it; unseen terms get the highest value."""
@@ -68,7 +80,16 @@ class BM25Index:
         return float(np.log(1 + (self.size - n + 0.5) / (n + 0.5)))
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        known = [t for t in query_terms if t in self._doc_freq]
-        if not known or not self.size:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        return self.scores_many([query_terms])[0]
+
+    def scores_many(self, queries: Sequence[Sequence[str]]) -> np.ndarray:
+        """(queries, texts) BM25 scores; each query's terms counted once, unknown ones ignored."""
+        rows, cols = [], []
+        for row, query in enumerate(queries):
+            for col in {self._vocab[t] for t in query if t in self._doc_freq}:
+                rows.append(row)
+                cols.append(col)
+        chosen = sparse.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(queries), self._term_scores.shape[0])
+        )
+        return np.asarray((chosen @ self._term_scores).toarray(), dtype=np.float32)

@@ -1,13 +1,18 @@
-"""Candidate sentences for a question and the explainable features the scorer weighs.
+"""Candidate sentences for questions and the explainable features the scorer weighs.
 
 Dense (MiniLM cosine) and lexical (BM25, term coverage) evidence are computed for the same
 candidates, together with the sentence's paragraph and neighbours and whether it holds the kind
-of thing the question asks for. Pure numpy over an `IndexData`: no model, no disk.
+of thing the question asks for. Pure numpy/scipy over an `IndexData`: no model, no disk.
+
+A batch of questions is scored at once: each feature is one (questions × sentences) product
+of sparse matrices, then gathered at the candidates, so 64 questions cost a few products
+rather than 64 rounds of small array operations in Python.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +21,7 @@ from scipy import sparse
 from index.lexical import BM25Index, fold, terms, words
 from index.qtypes import QType, capitalised, has_date, has_number, question_type
 from index.store import IndexData
-from index.vectors import prepare_for_search
+from index.vectors import index_kind, prepare_for_search
 
 RANK_FEATURES = (
     "dense_sent", "dense_para", "dense_neighbours", "dense_gap", "bm25_rel", "bm25_abs",
@@ -33,19 +38,58 @@ _NEGATIONS = frozenset({"not", "never", "no", "none", "nor", "without", "neither
 _ENTITY = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w'’-]*")
 _NUMBER = re.compile(r"\d[\d,.]*")
 CANDIDATES_PER_SIDE = 100
+BATCH_CELLS = 4_000_000
+"""Questions × sentences held as dense score matrices at once; bigger batches go in slices."""
 
 
 @dataclass(frozen=True, slots=True)
-class Candidates:
-    """The sentences considered for one question, with one feature row each."""
+class Query:
+    """What one question (with its follow-up context) asks, before it meets the index."""
 
-    ids: np.ndarray  # sentence ids into IndexData.sentences
-    features: np.ndarray  # (len(ids), len(RANK_FEATURES))
-    question_terms: tuple[str, ...]
+    text: str
+    terms: tuple[str, ...]  # unique content stems: the question's, then its context's
+    bigrams: frozenset[tuple[str, str]]
     qtype: QType
-    term_idf: np.ndarray  # idf of each question term
-    evidence: np.ndarray  # (len(ids), len(EVIDENCE)): what of the question the candidate's paragraph lacks
-    question_level: np.ndarray  # (negated, log_terms)
+    words: frozenset[str]  # the question's own words (names it already mentions)
+    entities: frozenset[str]
+    numbers: frozenset[str]
+    negated: bool
+
+    @classmethod
+    def of(cls, question: str, context: str | None = None) -> Query:
+        stems = terms(question) + (terms(context) if context else [])
+        question_words = words(question)
+        return cls(
+            question,
+            tuple(dict.fromkeys(stems)),
+            frozenset(zip(stems, stems[1:])),
+            question_type(question),
+            frozenset(question_words),
+            frozenset(fold(m.group(0)) for m in _ENTITY.finditer(question.strip())),
+            frozenset(m.group(0).rstrip(".,") for m in _NUMBER.finditer(question)),
+            any(w in _NEGATIONS for w in question_words),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateBatch:
+    """The candidate sentences of several questions, stacked: question q owns rows offsets[q]:offsets[q + 1]."""
+
+    queries: tuple[Query, ...]
+    offsets: np.ndarray
+    ids: np.ndarray  # sentence ids into IndexData.sentences, ascending within a question
+    features: np.ndarray  # (rows, len(RANK_FEATURES))
+    term_offsets: np.ndarray  # question q's terms are entries term_offsets[q]:term_offsets[q + 1] below
+    term_columns: np.ndarray  # each term's column in the index's vocabulary, -1 if the index lacks it
+    term_idf: np.ndarray
+    question_level: np.ndarray  # (questions, 2): negated, log_terms
+
+    @property
+    def question_of(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.queries)), np.diff(self.offsets))
+
+    def rows(self, q: int) -> slice:
+        return slice(int(self.offsets[q]), int(self.offsets[q + 1]))
 
 
 class Retriever:
@@ -56,11 +100,12 @@ class Retriever:
         prepare_for_search(data.sentence_vectors)
         sentences = data.sentences
         self.size = len(sentences)
-        self._paragraph_offsets = np.cumsum([0] + [len(s.paragraphs) for s in data.stories])
-        self.paragraph_of = (self._paragraph_offsets[sentences[:, 0]] + sentences[:, 1]) if self.size else np.zeros(0, np.int64)
-        self.texts = [self.sentence_text(i) for i in range(self.size)]
+        paragraph_counts = [len(s.paragraphs) for s in data.stories]
+        paragraph_offsets = np.cumsum([0, *paragraph_counts])
+        self.paragraph_of = (paragraph_offsets[sentences[:, 0]] + sentences[:, 1]) if self.size else np.zeros(0, np.int64)
+        texts = [self.sentence_text(i) for i in range(self.size)]
         paragraph_texts = [p for s in data.stories for p in s.paragraphs]
-        sentence_terms = [terms(t) for t in self.texts]
+        sentence_terms = [terms(t) for t in texts]
         # Names and numbers count as present in a paragraph if its story's title or lead has them:
         # a news paragraph says "we locked up" where the question says "the NYPD".
         self.paragraph_folded = [
@@ -71,32 +116,38 @@ class Retriever:
         self._vocab: dict[str, int] = {}
         self._bigram_vocab: dict[tuple[str, str], int] = {}
         self._caps_vocab: dict[str, int] = {}
-        self._terms = _incidence([set(t) for t in sentence_terms], self._vocab)
-        self._bigrams = _incidence([set(zip(t, t[1:])) for t in sentence_terms], self._bigram_vocab)
-        caps = [capitalised(t) for t in self.texts]
-        self._caps = _incidence(caps, self._caps_vocab)
+        sentence_incidence = _incidence([set(t) for t in sentence_terms], self._vocab)
+        bigram_incidence = _incidence([set(zip(t, t[1:])) for t in sentence_terms], self._bigram_vocab)
+        caps = [capitalised(t) for t in texts]
+        caps_incidence = _incidence(caps, self._caps_vocab)
         self._caps_count = np.array([len(c) for c in caps], dtype=np.float32)
-        self._has_number = np.array([has_number(t) for t in self.texts], dtype=bool)
-        self._has_date = np.array([has_date(t) for t in self.texts], dtype=bool)
+        self._has_number = np.array([has_number(t) for t in texts], dtype=bool)
+        self._has_date = np.array([has_date(t) for t in texts], dtype=bool)
         n_paragraphs = len(paragraph_texts)
-        to_paragraph = sparse.csr_matrix(
-            (np.ones(self.size, np.float32), (self.paragraph_of, np.arange(self.size))), shape=(n_paragraphs, self.size)
-        )
-        self._para_terms = _binary(to_paragraph @ self._terms.tocsr()).tocsc()
-        story_of_paragraph = np.repeat(np.arange(len(data.stories)), [len(s.paragraphs) for s in data.stories])
-        to_story = sparse.csr_matrix(
-            (np.ones(n_paragraphs, np.float32), (story_of_paragraph, np.arange(n_paragraphs))), shape=(len(data.stories), n_paragraphs)
-        )
-        self._story_terms = _binary(to_story @ self._para_terms.tocsr()).tocsc()
-        self.sentence_words = np.array([len(words(t)) for t in self.texts], dtype=np.float32)
-        self.bm25 = BM25Index(self.texts)
-        self.paragraph_bm25 = BM25Index(paragraph_texts)
-        self._vectors = _vector_view(data.sentence_vectors)
+        to_paragraph = _grouping(self.paragraph_of, n_paragraphs)
+        paragraph_incidence = _binary(to_paragraph @ sentence_incidence)
+        story_of_paragraph = np.repeat(np.arange(len(data.stories)), paragraph_counts)
+        story_incidence = _binary(_grouping(story_of_paragraph, len(data.stories)) @ paragraph_incidence)
         same_para_prev = np.zeros(self.size, dtype=bool)
         if self.size > 1:
             same_para_prev[1:] = self.paragraph_of[1:] == self.paragraph_of[:-1]
         self.has_prev = same_para_prev
         self.has_next = np.append(same_para_prev[1:], False) if self.size else same_para_prev
+        window_incidence = _binary(_neighbourhood(self.has_prev, self.has_next) @ sentence_incidence)
+        # Transposed (vocabulary × rows) so that (questions × vocabulary) @ it scores every row.
+        self._sentence_terms_t = sentence_incidence.T.tocsr()
+        self._window_terms_t = window_incidence.T.tocsr()
+        self._paragraph_terms_t = paragraph_incidence.T.tocsr()
+        self._bigrams_t = bigram_incidence.T.tocsr()
+        self._caps_t = caps_incidence.T.tocsr()
+        self._paragraph_terms = paragraph_incidence  # rows: paragraphs (evidence lookups)
+        self._story_terms = story_incidence  # rows: stories
+        self.sentence_words = np.array([len(words(t)) for t in texts], dtype=np.float32)
+        self.bm25 = BM25Index(texts)
+        self.paragraph_bm25 = BM25Index(paragraph_texts)
+        self._max_idf = float(self.bm25.idf("\x00unseen")) or 1.0
+        self._vectors = _vector_view(data.sentence_vectors)
+        self._exact = index_kind(data.sentence_vectors) == "flat" and self._vectors is not None
 
     def sentence_text(self, i: int) -> str:
         story, para, start, end = (int(x) for x in self.data.sentences[i])
@@ -105,64 +156,73 @@ class Retriever:
     def sentence_vectors(self, ids: np.ndarray) -> np.ndarray:
         if self._vectors is not None:
             return self._vectors[ids]
-        return np.vstack([self.data.sentence_vectors.reconstruct(int(i)) for i in ids])
+        return np.vstack([self.data.sentence_vectors.reconstruct(int(i)) for i in ids]).reshape(len(ids), -1)
 
-    def candidates(self, question: str, qvec: np.ndarray, context: str | None = None) -> Candidates:
-        """Score the question against the index and return its candidate sentences."""
-        q_terms = terms(question) + (terms(context) if context else [])
-        unique_terms = tuple(dict.fromkeys(q_terms))
-        qtype = question_type(question)
-        idf = np.array([self.bm25.idf(t) for t in unique_terms], dtype=np.float32)
-        question_level = np.array(
-            [float(any(w in _NEGATIONS for w in words(question))), np.log1p(len(unique_terms))], dtype=np.float32
+    # -- candidates and their features ---------------------------------------------------
+
+    def candidates(self, questions: Sequence[str], qvecs: np.ndarray, contexts: Sequence[str | None] | None = None) -> CandidateBatch:
+        """Every question's candidate sentences with their features, computed for the batch at once."""
+        contexts = list(contexts) if contexts is not None else [None] * len(questions)
+        queries = tuple(Query.of(q, c) for q, c in zip(questions, contexts))
+        qvecs = np.ascontiguousarray(qvecs, dtype=np.float32).reshape(len(queries), -1)
+        term_counts = [len(q.terms) for q in queries]
+        all_terms = [t for q in queries for t in q.terms]
+        term_columns = np.array([self._vocab.get(t, -1) for t in all_terms], dtype=np.int64)
+        term_idf = np.array([self.bm25.idf(t) for t in all_terms], dtype=np.float32)
+        term_offsets = np.cumsum([0, *term_counts])
+        question_level = np.array([[float(q.negated), np.log1p(len(q.terms))] for q in queries], dtype=np.float32).reshape(-1, 2)
+        step = max(1, BATCH_CELLS // max(1, self.size))
+        parts = [
+            self._candidates_slice(queries[i : i + step], qvecs[i : i + step], term_columns, term_idf, term_offsets[i : i + step + 1])
+            for i in range(0, len(queries), step)
+        ]
+        counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        ids = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+        features = np.vstack([p[2] for p in parts]) if parts else np.zeros((0, len(RANK_FEATURES)), np.float32)
+        return CandidateBatch(
+            queries, np.cumsum([0, *counts]), ids, features, term_offsets, term_columns, term_idf, question_level
         )
+
+    def _candidates_slice(
+        self, queries: tuple[Query, ...], qvecs: np.ndarray, term_columns: np.ndarray, term_idf: np.ndarray, term_offsets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = len(queries)
         if self.size == 0:
-            empty = np.zeros((0, len(RANK_FEATURES)), np.float32)
-            return Candidates(np.zeros(0, np.int64), empty, unique_terms, qtype, idf, np.zeros((0, len(EVIDENCE)), np.float32), question_level)
-
-        bm25_all = self.bm25.scores(list(unique_terms))
-        ids = self._candidate_ids(qvec, bm25_all)
-        dense = self.sentence_vectors(ids) @ qvec
+            return np.zeros(n, np.int64), np.zeros(0, np.int64), np.zeros((0, len(RANK_FEATURES)), np.float32)
+        bm25_all = self.bm25.scores_many([q.terms for q in queries])
+        dense_all = qvecs @ self._vectors.T if self._exact else None
+        qidx, ids = self._candidate_ids(qvecs, dense_all, bm25_all)
         para_ids = self.paragraph_of[ids]
-        dense_para = self.data.paragraph_vectors[para_ids] @ qvec
-        neighbours = self._neighbour_dense(ids, qvec)
-        bm25 = bm25_all[ids]
-        bm25_max = float(bm25_all.max()) if bm25_all.size else 0.0
-        idf_sum = float(idf.sum()) or 1.0
-        para_bm25_all = self.paragraph_bm25.scores(list(unique_terms))
-        para_bm25 = para_bm25_all[para_ids]
-        para_max = float(para_bm25_all.max()) if para_bm25_all.size else 0.0
-
-        cols = [self._vocab.get(t, -1) for t in unique_terms]
-        known = np.array([c >= 0 for c in cols], dtype=bool)
-        known_cols = [c for c in cols if c >= 0]
-        known_idf = idf[known]
-        hits = self._columns(self._terms, known_cols)  # (all sentences, known terms)
-        cover_sent = (hits[ids] @ known_idf) / idf_sum
-        para_hits = self._columns(self._para_terms, known_cols)
-        cover_para = (para_hits[para_ids] @ known_idf) / idf_sum
-        window = hits[ids].copy()
-        prev_mask, next_mask = self.has_prev[ids], self.has_next[ids]
-        window[prev_mask] = np.maximum(window[prev_mask], hits[ids[prev_mask] - 1])
-        window[next_mask] = np.maximum(window[next_mask], hits[ids[next_mask] + 1])
-        cover_window = (window @ known_idf) / idf_sum
-        q_bigrams = set(zip(q_terms, q_terms[1:]))
-        bigram_cols = [c for b in q_bigrams if (c := self._bigram_vocab.get(b, -1)) >= 0]
-        bigram = self._columns(self._bigrams, bigram_cols)[ids].sum(axis=1) / len(q_bigrams) if q_bigrams else np.zeros(len(ids), np.float32)
-        type_match = self._type_match(qtype, question, ids)
-        typed = 1.0 if qtype is not QType.OTHER else 0.0
-        dense_rank = np.empty(len(ids), np.float32)
-        dense_rank[np.argsort(-dense, kind="stable")] = np.arange(len(ids), dtype=np.float32)
-        bm25_rank = np.empty(len(ids), np.float32)
-        bm25_rank[np.argsort(-bm25, kind="stable")] = np.arange(len(ids), dtype=np.float32)
+        dense = self._dense(dense_all, qvecs, qidx, ids)
+        neighbours = self._neighbour_dense(dense_all, qvecs, qidx, ids)
+        dense_para = (qvecs @ self.data.paragraph_vectors.T)[qidx, para_ids]
+        bm25 = bm25_all[qidx, ids]
+        bm25_max = bm25_all.max(axis=1)[qidx]
+        para_bm25_all = self.paragraph_bm25.scores_many([q.terms for q in queries])
+        para_bm25 = para_bm25_all[qidx, para_ids]
+        para_max = para_bm25_all.max(axis=1)[qidx]
+        columns = term_columns[term_offsets[0] : term_offsets[-1]]
+        idf = term_idf[term_offsets[0] : term_offsets[-1]]
+        term_owner = np.repeat(np.arange(n), np.diff(term_offsets))
+        idf_sum = np.bincount(term_owner, weights=idf, minlength=n).astype(np.float32)
+        idf_sum = np.where(idf_sum > 0, idf_sum, 1.0)[qidx]
+        known = columns >= 0
+        weighted = _question_matrix(term_owner[known], columns[known], idf[known], n, len(self._vocab))
+        cover_sent = _gather(weighted @ self._sentence_terms_t, qidx, ids) / idf_sum
+        cover_para = _gather(weighted @ self._paragraph_terms_t, qidx, para_ids) / idf_sum
+        cover_window = _gather(weighted @ self._window_terms_t, qidx, ids) / idf_sum
+        bigram = self._bigram_overlap(queries, qidx, ids)
+        qtypes = np.array([int(q.qtype) for q in queries], np.int64)[qidx]
+        type_match = self._type_match(queries, qtypes, qidx, ids)
+        typed = (qtypes != QType.OTHER).astype(np.float32)
         features = np.column_stack([
             dense,
             dense_para,
             neighbours,
-            dense - dense.max(),
-            bm25 / bm25_max if bm25_max > 0 else np.zeros_like(bm25),
+            dense - _segment_max(dense, qidx, n)[qidx],
+            np.divide(bm25, bm25_max, out=np.zeros_like(bm25), where=bm25_max > 0),
             bm25 / idf_sum,
-            para_bm25 / para_max if para_max > 0 else np.zeros_like(para_bm25),
+            np.divide(para_bm25, para_max, out=np.zeros_like(para_bm25), where=para_max > 0),
             cover_sent,
             cover_para,
             cover_window,
@@ -170,100 +230,150 @@ class Retriever:
             type_match * typed,
             (1.0 - type_match) * typed,
             np.log1p(self.sentence_words[ids]),
-            1.0 / (1.0 + dense_rank),
-            1.0 / (1.0 + bm25_rank),
+            1.0 / (1.0 + _segment_rank(dense, qidx)),
+            1.0 / (1.0 + _segment_rank(bm25, qidx)),
         ]).astype(np.float32)
-        evidence = self._evidence(question, ids, para_ids, unique_terms, idf, para_hits, known)
-        return Candidates(ids, features, unique_terms, qtype, idf, evidence, question_level)
+        return np.bincount(qidx, minlength=n), ids, features
 
-    @staticmethod
-    def _columns(matrix: sparse.csc_matrix, cols: list[int]) -> np.ndarray:
-        """Dense 0/1 columns of a binary CSC matrix (a handful of query terms: cheap)."""
-        out = np.zeros((matrix.shape[0], len(cols)), np.float32)
-        for j, c in enumerate(cols):
-            out[matrix.indices[matrix.indptr[c] : matrix.indptr[c + 1]], j] = 1.0
-        return out
-
-    def _type_match(self, qtype: QType, question: str, ids: np.ndarray) -> np.ndarray:
-        """1 where the sentence holds the kind of thing the question asks for."""
-        if qtype is QType.NUMBER:
-            return self._has_number[ids].astype(np.float32)
-        if qtype is QType.DATE:
-            return self._has_date[ids].astype(np.float32)
-        if qtype in (QType.PERSON, QType.PLACE):
-            cols = [c for w in set(words(question)) if (c := self._caps_vocab.get(w, -1)) >= 0]
-            overlap = self._columns(self._caps, cols)[ids].sum(axis=1)
-            return (self._caps_count[ids] - overlap > 0).astype(np.float32)
-        return np.ones(len(ids), np.float32)
-
-    def _evidence(
-        self, question: str, ids: np.ndarray, para_ids: np.ndarray, q_terms: tuple[str, ...], idf: np.ndarray, para_hits: np.ndarray, known: np.ndarray
-    ) -> np.ndarray:
-        """Per candidate: the question's rare terms, names and numbers its paragraph lacks."""
-        max_idf = float(self.bm25.idf("\x00unseen")) or 1.0
-        idf_sum = float(idf.sum()) or 1.0
-        unique_paras, inverse = np.unique(para_ids, return_inverse=True)
-        present = np.zeros((len(unique_paras), len(idf)), np.float32)
-        present[:, known] = para_hits[unique_paras]
-        missing_idf = (1.0 - present) * idf
-        stories = self.data.sentences[ids, 0][np.unique(para_ids, return_index=True)[1]]
-        story_present = np.zeros((len(unique_paras), len(idf)), np.float32)
-        cols = [self._vocab[t] for t, k in zip(q_terms, known) if k]
-        story_present[:, known] = self._columns(self._story_terms, cols)[stories]
-        entities = {fold(m.group(0)) for m in _ENTITY.finditer(question.strip())}
-        numbers = {m.group(0).rstrip(".,") for m in _NUMBER.finditer(question)}
-        per_para = np.zeros((len(unique_paras), len(EVIDENCE)), np.float32)
-        per_para[:, 0] = missing_idf.max(axis=1, initial=0.0) / max_idf
-        per_para[:, 1] = (missing_idf > 0.5 * max_idf).sum(axis=1)
-        per_para[:, 2] = ((1.0 - story_present) * idf).sum(axis=1) / idf_sum
-        for row, para in enumerate(unique_paras):
-            text = self.paragraph_folded[int(para)]
-            if entities:
-                per_para[row, 3] = sum(1 for e in entities if e not in text) / len(entities)
-            if numbers:
-                per_para[row, 4] = sum(1 for n in numbers if n not in text) / len(numbers)
-        return per_para[inverse]
-
-    def _candidate_ids(self, qvec: np.ndarray, bm25_all: np.ndarray) -> np.ndarray:
+    def _candidate_ids(self, qvecs: np.ndarray, dense_all: np.ndarray | None, bm25_all: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(question, sentence) pairs, by question then sentence: the dense and the BM25 best."""
+        n = len(qvecs)
         if self.size <= 2 * CANDIDATES_PER_SIDE:
-            return np.arange(self.size)
+            return np.repeat(np.arange(n), self.size), np.tile(np.arange(self.size), n)
         k = CANDIDATES_PER_SIDE
-        _, dense_ids = self.data.sentence_vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
-        lexical = np.argpartition(-bm25_all, k)[:k] if bm25_all.any() else np.zeros(0, np.int64)
-        ids = np.union1d(dense_ids[0][dense_ids[0] >= 0], lexical)
-        return ids.astype(np.int64)
+        chosen = np.zeros((n, self.size), dtype=bool)
+        rows = np.arange(n)[:, None]
+        if dense_all is not None:
+            chosen[rows, np.argpartition(-dense_all, k, axis=1)[:, :k]] = True
+        else:
+            _, found = self.data.sentence_vectors.search(qvecs, k)
+            for row, hits in enumerate(found):
+                chosen[row, hits[hits >= 0]] = True
+        lexical = np.nonzero(bm25_all.any(axis=1))[0]
+        if len(lexical):
+            chosen[lexical[:, None], np.argpartition(-bm25_all[lexical], k, axis=1)[:, :k]] = True
+        qidx, ids = np.nonzero(chosen)
+        return qidx, ids.astype(np.int64)
 
-    def _neighbour_dense(self, ids: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+    def _dense(self, dense_all: np.ndarray | None, qvecs: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Cosine of question qidx[i] and sentence ids[i]: looked up after an exact scan, else computed."""
+        if dense_all is not None:
+            return dense_all[qidx, ids]
+        return np.einsum("ij,ij->i", self.sentence_vectors(ids), qvecs[qidx])
+
+    def _neighbour_dense(self, dense_all: np.ndarray | None, qvecs: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """The better of the two neighbours in the same paragraph (0 where there is none)."""
         out = np.zeros(len(ids), np.float32)
-        prev_ids = ids[self.has_prev[ids]] - 1
-        next_ids = ids[self.has_next[ids]] + 1
-        if len(prev_ids):
-            out[self.has_prev[ids]] = self.sentence_vectors(prev_ids) @ qvec
-        if len(next_ids):
-            nxt = self.sentence_vectors(next_ids) @ qvec
-            mask = self.has_next[ids]
-            out[mask] = np.maximum(out[mask], nxt)
+        prev, nxt = self.has_prev[ids], self.has_next[ids]
+        if prev.any():
+            out[prev] = self._dense(dense_all, qvecs, qidx[prev], ids[prev] - 1)
+        if nxt.any():
+            out[nxt] = np.maximum(out[nxt], self._dense(dense_all, qvecs, qidx[nxt], ids[nxt] + 1))
         return out
 
-    def confidence_features(self, cands: Candidates, scores: np.ndarray) -> np.ndarray:
-        """Question-level evidence about the best candidate: is the answer really there?"""
-        return confidence_features(cands.features, cands.evidence, cands.question_level, scores)
+    def _bigram_overlap(self, queries: tuple[Query, ...], qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Share of the question's term bigrams the sentence has too."""
+        owners, columns = [], []
+        for q, query in enumerate(queries):
+            for bigram in query.bigrams:
+                if (c := self._bigram_vocab.get(bigram, -1)) >= 0:
+                    owners.append(q)
+                    columns.append(c)
+        counts = np.array([len(q.bigrams) for q in queries], np.float32)
+        matrix = _question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._bigram_vocab))
+        hits = _gather(matrix @ self._bigrams_t, qidx, ids)
+        return np.divide(hits, counts[qidx], out=np.zeros_like(hits), where=counts[qidx] > 0)
+
+    def _type_match(self, queries: tuple[Query, ...], qtypes: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """1 where the sentence holds the kind of thing the question asks for."""
+        out = np.ones(len(ids), np.float32)
+        number, date = qtypes == QType.NUMBER, qtypes == QType.DATE
+        out[number] = self._has_number[ids[number]]
+        out[date] = self._has_date[ids[date]]
+        named = (qtypes == QType.PERSON) | (qtypes == QType.PLACE)
+        if named.any():
+            owners, columns = [], []
+            for q, query in enumerate(queries):
+                if query.qtype in (QType.PERSON, QType.PLACE):
+                    for word in query.words:
+                        if (c := self._caps_vocab.get(word, -1)) >= 0:
+                            owners.append(q)
+                            columns.append(c)
+            matrix = _question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._caps_vocab))
+            overlap = _gather(matrix @ self._caps_t, qidx[named], ids[named])
+            out[named] = self._caps_count[ids[named]] - overlap > 0
+        return out
+
+    # -- evidence for the confidence model -----------------------------------------------
+
+    def evidence(self, batch: CandidateBatch, rows: np.ndarray) -> np.ndarray:
+        """Per chosen row: the question's rare terms, names and numbers its paragraph lacks."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros((len(rows), len(EVIDENCE)), np.float32)
+        if len(rows) == 0:
+            return out
+        owner = batch.question_of[rows]
+        ids = batch.ids[rows]
+        paragraphs = self.paragraph_of[ids]
+        stories = self.data.sentences[ids, 0].astype(np.int64)
+        counts = np.diff(batch.term_offsets)[owner]
+        pair_row = np.repeat(np.arange(len(rows)), counts)
+        pair_term = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(batch.term_offsets[owner], counts)
+        columns, idf = batch.term_columns[pair_term], batch.term_idf[pair_term]
+        known = columns >= 0
+        in_paragraph = np.zeros(len(pair_row), np.float32)
+        in_story = np.zeros(len(pair_row), np.float32)
+        in_paragraph[known] = _lookup(self._paragraph_terms, paragraphs[pair_row[known]], columns[known])
+        in_story[known] = _lookup(self._story_terms, stories[pair_row[known]], columns[known])
+        missing = (1.0 - in_paragraph) * idf
+        most_missing = np.zeros(len(rows), np.float32)
+        np.maximum.at(most_missing, pair_row, missing)
+        idf_sum = np.bincount(pair_row, weights=idf, minlength=len(rows))
+        out[:, 0] = most_missing / self._max_idf
+        out[:, 1] = np.bincount(pair_row, weights=missing > 0.5 * self._max_idf, minlength=len(rows))
+        out[:, 2] = np.bincount(pair_row, weights=(1.0 - in_story) * idf, minlength=len(rows)) / np.where(idf_sum > 0, idf_sum, 1.0)
+        for row, (q, paragraph) in enumerate(zip(owner, paragraphs)):
+            query, text = batch.queries[q], self.paragraph_folded[int(paragraph)]
+            if query.entities:
+                out[row, 3] = sum(1 for e in query.entities if e not in text) / len(query.entities)
+            if query.numbers:
+                out[row, 4] = sum(1 for n in query.numbers if n not in text) / len(query.numbers)
+        return out
 
 
-def confidence_features(features: np.ndarray, evidence: np.ndarray, question_level: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Pure: the confidence model's inputs from one question's candidate rows and their scores."""
+def best_rows(scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per question: the row of its best candidate (the first among ties; -1 if it has none)
+    and the runner-up's score (5 below the best when there is no runner-up)."""
+    n = len(offsets) - 1
+    top = np.full(n, -1, np.int64)
+    second = np.zeros(n, np.float32)
+    sizes = np.diff(offsets)
     if len(scores) == 0:
-        return np.zeros(len(CONFIDENCE_FEATURES), np.float32)
-    order = np.argsort(-scores, kind="stable")
-    top = int(order[0])
-    second = float(scores[order[1]]) if len(order) > 1 else float(scores[top]) - 5.0
-    f = features[top]
+        return top, second
+    order = np.lexsort((-scores, np.repeat(np.arange(n), sizes)))
+    starts = offsets[:-1]
+    some, several = sizes > 0, sizes > 1
+    top[some] = order[starts[some]]
+    second[some] = scores[top[some]] - 5.0
+    second[several] = scores[order[starts[several] + 1]]
+    return top, second
+
+
+def confidence_features(
+    features: np.ndarray, scores: np.ndarray, top: np.ndarray, second: np.ndarray, top_evidence: np.ndarray, question_level: np.ndarray
+) -> np.ndarray:
+    """Pure: the confidence model's inputs per question (zeros for a question with no candidate)."""
+    out = np.zeros((len(top), len(CONFIDENCE_FEATURES)), np.float32)
+    some = top >= 0
+    if not some.any():
+        return out
     name = RANK_FEATURES.index
-    picked = [f[name(n)] for n in ("dense_sent", "dense_para", "cover_sent", "cover_para", "cover_window", "bm25_abs", "type_missing")]
-    return np.array(
-        [float(scores[top]), float(scores[top]) - second, *picked, *evidence[top], *question_level],
-        dtype=np.float32,
-    )
+    picked = [name(n) for n in ("dense_sent", "dense_para", "cover_sent", "cover_para", "cover_window", "bm25_abs", "type_missing")]
+    best = top[some]
+    out[some] = np.column_stack([
+        scores[best], scores[best] - second[some], features[best][:, picked], top_evidence[some], question_level[some],
+    ])
+    return out
 
 
 def _incidence(rows: list[set], vocab: dict) -> sparse.csc_matrix:  # type: ignore[type-arg]
@@ -278,14 +388,68 @@ def _incidence(rows: list[set], vocab: dict) -> sparse.csc_matrix:  # type: igno
 
 def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
     out = sparse.csr_matrix(matrix)
+    out.sum_duplicates()
     out.data[:] = 1.0
     return out
 
 
+def _grouping(group_of: np.ndarray, groups: int) -> sparse.csr_matrix:
+    """(groups × members) 0/1 matrix: multiplying by it unions members' rows into their group's."""
+    members = len(group_of)
+    return sparse.csr_matrix((np.ones(members, np.float32), (group_of, np.arange(members))), shape=(groups, members))
+
+
+def _neighbourhood(has_prev: np.ndarray, has_next: np.ndarray) -> sparse.csr_matrix:
+    """(sentences × sentences): each sentence with its neighbours in the same paragraph."""
+    n = len(has_prev)
+    own = np.arange(n)
+    rows = np.concatenate([own, own[has_prev], own[has_next]])
+    cols = np.concatenate([own, own[has_prev] - 1, own[has_next] + 1])
+    return sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, n))
+
+
+def _question_matrix(owners: np.ndarray, columns: np.ndarray, weights: np.ndarray | None, questions: int, width: int) -> sparse.csr_matrix:
+    data = np.ones(len(owners), np.float32) if weights is None else weights.astype(np.float32)
+    return sparse.csr_matrix((data, (owners, columns)), shape=(questions, max(1, width)))
+
+
+def _gather(matrix: sparse.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """matrix[rows[i], cols[i]] for every i, as float32, from a (questions × rows) product.
+
+    Densified first: such a product is small (BATCH_CELLS bounds it) and a dense gather is far
+    cheaper than sampling thousands of entries out of long sparse rows.
+    """
+    return np.asarray(matrix.toarray()[rows, cols], dtype=np.float32)
+
+
+def _lookup(matrix: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """matrix[rows[i], cols[i]] for a few entries of a large sparse matrix."""
+    if len(rows) == 0:
+        return np.zeros(0, np.float32)
+    return np.asarray(matrix[rows, cols], dtype=np.float32).ravel()
+
+
+def _segment_max(values: np.ndarray, segment: np.ndarray, segments: int) -> np.ndarray:
+    out = np.full(segments, -np.inf, values.dtype)
+    np.maximum.at(out, segment, values)
+    return out
+
+
+def _segment_rank(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """0 for the highest value of each segment, 1 for the next, ...; ties in row order."""
+    order = np.lexsort((-values, segment))
+    first_of_segment = np.searchsorted(segment[order], segment[order], side="left")
+    rank = np.empty(len(values), np.float32)
+    rank[order] = np.arange(len(values)) - first_of_segment
+    return rank
+
+
 def _vector_view(index: object) -> np.ndarray | None:
-    """The flat index's vectors as a numpy view (no copy); None for indexes that hide them."""
+    """The stored vectors as a numpy view (no copy): a flat index's own, or HNSW's flat storage."""
     import faiss
 
+    if isinstance(index, faiss.IndexHNSWFlat):
+        index = faiss.downcast_index(index.storage)
     if isinstance(index, faiss.IndexFlat) and index.ntotal:
         return faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
     if isinstance(index, faiss.IndexFlat):

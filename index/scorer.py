@@ -85,8 +85,9 @@ class Scorer:
     def rank_scores(self, features: np.ndarray) -> np.ndarray:
         return self.ranker.logits(features)
 
-    def confidence_of(self, features: np.ndarray) -> float:
-        return float(1.0 / (1.0 + np.exp(-self.confidence.logits(features))))
+    def confidences(self, features: np.ndarray) -> np.ndarray:
+        """Probability that the story answers, one per row of confidence features."""
+        return 1.0 / (1.0 + np.exp(-self.confidence.logits(features)))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ import numpy as np
 from index.embedding import SentenceTransformerEmbedder
 from index.engine import Engine
 from index.qa import QAQuestion, QASet, load_qa_set
-from index.retriever import CONFIDENCE_FEATURES, RANK_FEATURES, confidence_features
+from index.retriever import CONFIDENCE_FEATURES, RANK_FEATURES, best_rows, confidence_features
 from index.scorer import LinearModel, Scorer, load_scorer, neutral_scorer
 
 TARGET_RECALL = 0.78
@@ -59,23 +59,27 @@ def collect(qa: QASet, embedder: SentenceTransformerEmbedder, *, off_story: bool
     titles = sorted(qa.stories)
     engines = {t: Engine.from_corpus(qa.corpus_of(t), embedder, scorer=neutral_scorer()) for t in titles}
     vectors = embedder.embed([q.question for q in qa.questions], batch_size=128)
-    feats, evid, qlev, sizes, gold, answerable, story, owns = [], [], [], [0], [], [], [], []
-
-    def add(engine: Engine, q: QAQuestion, qvec: np.ndarray, own: bool) -> None:
-        cands = engine.retriever.candidates(" ".join(q.question.split()), qvec)
-        feats.append(cands.features)
-        evid.append(cands.evidence)
-        qlev.append(cands.question_level)
-        sizes.append(len(cands.ids))
-        gold.append(gold_row(engine, cands.ids, q) if own else -1)
-        answerable.append(own and not q.impossible)
-        story.append(titles.index(q.title))
-        owns.append(own)
-
-    for q, qvec in zip(qa.questions, vectors):
-        add(engines[q.title], q, qvec, True)
+    asked: dict[str, list[tuple[int, bool]]] = {t: [] for t in titles}  # story -> (question, own)
+    for i, q in enumerate(qa.questions):
+        asked[q.title].append((i, True))
         if off_story and not q.impossible:
-            add(engines[titles[(titles.index(q.title) + 1) % len(titles)]], q, qvec, False)
+            asked[titles[(titles.index(q.title) + 1) % len(titles)]].append((i, False))
+    feats, evid, qlev, sizes, gold, answerable, story, owns = [], [], [], [0], [], [], [], []
+    for title, pairs in asked.items():
+        engine = engines[title]
+        questions = [qa.questions[i] for i, _ in pairs]
+        batch = engine.retriever.candidates([" ".join(q.question.split()) for q in questions], vectors[[i for i, _ in pairs]])
+        evidence = engine.retriever.evidence(batch, np.arange(len(batch.ids)))
+        for row, (q, (_, own)) in enumerate(zip(questions, pairs)):
+            rows = batch.rows(row)
+            feats.append(batch.features[rows])
+            evid.append(evidence[rows])
+            qlev.append(batch.question_level[row])
+            sizes.append(rows.stop - rows.start)
+            gold.append(gold_row(engine, batch.ids[rows], q) if own else -1)
+            answerable.append(own and not q.impossible)
+            story.append(titles.index(q.title))
+            owns.append(own)
     return Collected(
         np.vstack(feats), np.vstack(evid), np.vstack(qlev), np.cumsum(sizes), np.array(gold), np.array(answerable), np.array(story), np.array(owns)
     )
@@ -119,7 +123,8 @@ def fit_ranker(data: Collected, questions: np.ndarray, hidden: int = HIDDEN, epo
     x = torch.tensor((data.features - mean) / scale, dtype=torch.float32)
     net = _net(x.shape[1], hidden)
     optimiser = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-4)
-    group_index = torch.tensor(np.repeat(np.arange(len(chosen)), [data.offsets[q + 1] - data.offsets[q] for q in chosen]))
+    group_index_np = np.repeat(np.arange(len(chosen)), [data.offsets[q + 1] - data.offsets[q] for q in chosen])
+    group_index = torch.from_numpy(group_index_np)
     gold_rows = torch.tensor([data.offsets[q] + data.gold[q] for q in chosen])
     row_index = torch.tensor(rows)
     starts = torch.tensor([data.offsets[q] for q in chosen])
@@ -127,7 +132,10 @@ def fit_ranker(data: Collected, questions: np.ndarray, hidden: int = HIDDEN, epo
     for _ in range(epochs):
         optimiser.zero_grad()
         scores = net(x[row_index]).squeeze(1)
-        group_max = torch.zeros(len(chosen)).index_reduce_(0, group_index, scores.detach(), "amax", include_self=False)
+        # each group's highest score, a constant that keeps exp() in range (numpy: no beta torch API)
+        group_max_np = np.full(len(chosen), -np.inf, np.float32)
+        np.maximum.at(group_max_np, group_index_np, scores.detach().numpy())
+        group_max = torch.from_numpy(group_max_np)
         exp = torch.exp(scores - group_max[group_index])
         log_norm = torch.log(torch.zeros(len(chosen)).index_add_(0, group_index, exp)) + group_max
         position = torch.zeros(len(chosen), dtype=torch.long)
@@ -141,15 +149,9 @@ def fit_ranker(data: Collected, questions: np.ndarray, hidden: int = HIDDEN, epo
 
 def confidence_inputs(data: Collected, ranker: LinearModel, questions: np.ndarray) -> np.ndarray:
     scores = ranker.logits(data.features)
-    return np.vstack([
-        confidence_features(
-            data.features[data.offsets[q] : data.offsets[q + 1]],
-            data.evidence[data.offsets[q] : data.offsets[q + 1]],
-            data.question_level[q],
-            scores[data.offsets[q] : data.offsets[q + 1]],
-        )
-        for q in questions
-    ])
+    top, second = best_rows(scores, data.offsets)
+    top_evidence = data.evidence[np.maximum(top, 0)]
+    return confidence_features(data.features, scores, top, second, top_evidence, data.question_level)[questions]
 
 
 CONFIDENCE_SIGNS = {
