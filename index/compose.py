@@ -6,6 +6,7 @@ well (the answer runs across both); later quotes are the next best sentences els
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,20 +38,21 @@ def compose(
         return []
     order = np.argsort(-scores, kind="stable")
     by_id = np.argsort(ids, kind="stable")
-    sorted_ids = ids[by_id]
+    sorted_ids, sorted_scores = ids[by_id].tolist(), scores[by_id].tolist()
+    id_list, score_list = ids.tolist(), scores.tolist()
 
     def score_of(sid: int) -> float | None:
         """The candidate score of sentence `sid`, None if it is not a candidate."""
-        at = int(np.searchsorted(sorted_ids, sid))
-        return float(scores[by_id[at]]) if at < len(sorted_ids) and sorted_ids[at] == sid else None
+        at = bisect_left(sorted_ids, sid)
+        return sorted_scores[at] if at < len(sorted_ids) and sorted_ids[at] == sid else None
 
     used: set[int] = set()
     spans: list[Span] = []
-    for pos in order:
-        sid = int(ids[pos])
+    for pos in order.tolist():
+        sid = id_list[pos]
         if sid in used:
             continue
-        score = float(scores[pos])
+        score = score_list[pos]
         first = last = sid
         chars = int(sentence_chars[sid])
         while last - first + 1 < MAX_RUN:

@@ -23,6 +23,7 @@ from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features
 from index.scorer import Scorer, load_scorer
 from index.sentences import SPLITTER_VERSION
 from index.store import IndexData, StoredStory, check_model, current_generation, load_generation
+from index.threads import keep_numpy_blas_single_threaded
 from index.types import Answer, IndexInfo, Quote, StorySummary
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class Engine:
     """A loaded index with its model and scorer, ready to answer."""
 
     def __init__(self, config: EngineConfig, embedder: Embedder, data: IndexData, scorer: Scorer | None = None) -> None:
+        keep_numpy_blas_single_threaded()
         self.config = config
         self.embedder = embedder
         self.data = data
@@ -167,11 +169,10 @@ class Engine:
         return answers
 
     def _quote(self, first: int, last: int, score: float) -> Quote:
-        story_i, para, start, _ = (int(x) for x in self.data.sentences[first])
+        story_i, para, start, _ = self.data.sentences[first].tolist()
         end = int(self.data.sentences[last, 3])
         story = self.data.stories[story_i]
-        text = story.paragraphs[para][start:end]
-        return Quote(text, story.title, story.file, para + 1, start, end, score, story.source)
+        return Quote(story.paragraphs[para][start:end], story.title, story.file, para + 1, start, end, score, story.source)
 
     # -- looking things up ---------------------------------------------------------------
 

@@ -41,8 +41,12 @@ def _stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Content-word stems: what BM25 and the overlap features count."""
+    return terms_of_words(words(text))
+
+
+def terms_of_words(text_words: Sequence[str]) -> list[str]:
     out = []
-    for word in words(text):
+    for word in text_words:
         if word in STOP_WORDS:
             continue
         if word.endswith("'s"):
@@ -78,6 +82,21 @@ class BM25Index:
         """Robertson-Sparck Jones idf, as BM25 uses it; unseen terms get the highest value."""
         n = self._doc_freq.get(term, 0)
         return float(np.log(1 + (self.size - n + 0.5) / (n + 0.5)))
+
+    def term_scores(self, vocabulary: dict[str, int]) -> sparse.csr_matrix:
+        """(vocabulary × texts) BM25 contributions, row i for the term whose id is i there."""
+        ours = np.full(len(vocabulary), -1, np.int64)
+        for term, row in vocabulary.items():
+            ours[row] = self._vocab.get(term, -1) if term in self._doc_freq else -1
+        if not len(ours):
+            return sparse.csr_matrix((0, self.size), dtype=np.float32)
+        present = ours >= 0
+        picked = self._term_scores[ours[present]]
+        spread = sparse.csr_matrix(
+            (np.ones(int(present.sum()), np.float32), (np.nonzero(present)[0], np.arange(int(present.sum())))),
+            shape=(len(ours), picked.shape[0]),
+        )
+        return sparse.csr_matrix(spread @ picked, dtype=np.float32)
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         return self.scores_many([query_terms])[0]

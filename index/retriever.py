@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from index.lexical import BM25Index, fold, terms, words
+from index.lexical import BM25Index, fold, terms, terms_of_words, words
 from index.qtypes import QType, capitalised, has_date, has_number, question_type
 from index.store import IndexData
 from index.vectors import index_kind, prepare_for_search
@@ -57,8 +57,8 @@ class Query:
 
     @classmethod
     def of(cls, question: str, context: str | None = None) -> Query:
-        stems = terms(question) + (terms(context) if context else [])
         question_words = words(question)
+        stems = terms_of_words(question_words) + (terms(context) if context else [])
         return cls(
             question,
             tuple(dict.fromkeys(stems)),
@@ -134,18 +134,27 @@ class Retriever:
         self.has_prev = same_para_prev
         self.has_next = np.append(same_para_prev[1:], False) if self.size else same_para_prev
         window_incidence = _binary(_neighbourhood(self.has_prev, self.has_next) @ sentence_incidence)
-        # Transposed (vocabulary × rows) so that (questions × vocabulary) @ it scores every row.
-        self._sentence_terms_t = sentence_incidence.T.tocsr()
-        self._window_terms_t = window_incidence.T.tocsr()
-        self._paragraph_terms_t = paragraph_incidence.T.tocsr()
-        self._bigrams_t = bigram_incidence.T.tocsr()
-        self._caps_t = caps_incidence.T.tocsr()
-        self._paragraph_terms = paragraph_incidence  # rows: paragraphs (evidence lookups)
-        self._story_terms = story_incidence  # rows: stories
         self.sentence_words = np.array([len(words(t)) for t in texts], dtype=np.float32)
         self.bm25 = BM25Index(texts)
         self.paragraph_bm25 = BM25Index(paragraph_texts)
         self._max_idf = float(self.bm25.idf("\x00unseen")) or 1.0
+        # Everything a question's terms are scored against, as (vocabulary × rows) side by side, so
+        # one sparse product per batch does it all: BM25 of sentences and paragraphs (a question's
+        # terms counted once each), then coverage of sentences, windows and paragraphs (idf-weighted).
+        width = max(1, len(self._vocab))  # as wide as the incidence matrices, even with no terms at all
+        self._lexical_t = sparse.hstack(
+            [_with_rows(self.bm25.term_scores(self._vocab), width), _with_rows(self.paragraph_bm25.term_scores(self._vocab), width)],
+            format="csr",
+            dtype=np.float32,
+        )
+        self._coverage_t = sparse.hstack(
+            [sentence_incidence.T, window_incidence.T, paragraph_incidence.T], format="csr", dtype=np.float32
+        )
+        self._n_paragraphs = n_paragraphs
+        self._bigrams_t = bigram_incidence.T.tocsr()
+        self._caps_t = caps_incidence.T.tocsr()
+        self._paragraph_terms = paragraph_incidence  # rows: paragraphs (evidence lookups)
+        self._story_terms = story_incidence  # rows: stories
         self._vectors = _vector_view(data.sentence_vectors)
         self._exact = index_kind(data.sentence_vectors) == "flat" and self._vectors is not None
 
@@ -189,7 +198,17 @@ class Retriever:
         n = len(queries)
         if self.size == 0:
             return np.zeros(n, np.int64), np.zeros(0, np.int64), np.zeros((0, len(RANK_FEATURES)), np.float32)
-        bm25_all = self.bm25.scores_many([q.terms for q in queries])
+        size, paragraphs = self.size, self._n_paragraphs
+        columns = term_columns[term_offsets[0] : term_offsets[-1]]
+        idf = term_idf[term_offsets[0] : term_offsets[-1]]
+        term_owner = np.repeat(np.arange(n), np.diff(term_offsets))
+        known = columns >= 0
+        weighted = _question_matrix(term_owner[known], columns[known], idf[known], n, len(self._vocab))
+        asked = weighted.copy()
+        asked.data[:] = 1.0
+        lexical = (asked @ self._lexical_t).toarray()
+        bm25_all, para_bm25_all = lexical[:, :size], lexical[:, size:]
+        coverage = (weighted @ self._coverage_t).toarray()
         dense_all = qvecs @ self._vectors.T if self._exact else None
         qidx, ids = self._candidate_ids(qvecs, dense_all, bm25_all)
         para_ids = self.paragraph_of[ids]
@@ -198,19 +217,13 @@ class Retriever:
         dense_para = (qvecs @ self.data.paragraph_vectors.T)[qidx, para_ids]
         bm25 = bm25_all[qidx, ids]
         bm25_max = bm25_all.max(axis=1)[qidx]
-        para_bm25_all = self.paragraph_bm25.scores_many([q.terms for q in queries])
         para_bm25 = para_bm25_all[qidx, para_ids]
-        para_max = para_bm25_all.max(axis=1)[qidx]
-        columns = term_columns[term_offsets[0] : term_offsets[-1]]
-        idf = term_idf[term_offsets[0] : term_offsets[-1]]
-        term_owner = np.repeat(np.arange(n), np.diff(term_offsets))
+        para_max = para_bm25_all.max(axis=1)[qidx] if paragraphs else np.zeros(len(ids), np.float32)
         idf_sum = np.bincount(term_owner, weights=idf, minlength=n).astype(np.float32)
         idf_sum = np.where(idf_sum > 0, idf_sum, 1.0)[qidx]
-        known = columns >= 0
-        weighted = _question_matrix(term_owner[known], columns[known], idf[known], n, len(self._vocab))
-        cover_sent = _gather(weighted @ self._sentence_terms_t, qidx, ids) / idf_sum
-        cover_para = _gather(weighted @ self._paragraph_terms_t, qidx, para_ids) / idf_sum
-        cover_window = _gather(weighted @ self._window_terms_t, qidx, ids) / idf_sum
+        cover_sent = coverage[qidx, ids] / idf_sum
+        cover_window = coverage[qidx, size + ids] / idf_sum
+        cover_para = coverage[qidx, 2 * size + para_ids] / idf_sum
         bigram = self._bigram_overlap(queries, qidx, ids)
         qtypes = np.array([int(q.qtype) for q in queries], np.int64)[qidx]
         type_match = self._type_match(queries, qtypes, qidx, ids)
@@ -393,6 +406,12 @@ def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
     return out
 
 
+def _with_rows(matrix: sparse.csr_matrix, rows: int) -> sparse.csr_matrix:
+    """The same matrix with empty rows added at the bottom up to `rows`."""
+    indptr = np.concatenate([matrix.indptr, np.full(rows - matrix.shape[0], matrix.indptr[-1])])
+    return sparse.csr_matrix((matrix.data, matrix.indices, indptr), shape=(rows, matrix.shape[1]))
+
+
 def _grouping(group_of: np.ndarray, groups: int) -> sparse.csr_matrix:
     """(groups × members) 0/1 matrix: multiplying by it unions members' rows into their group's."""
     members = len(group_of)
@@ -409,8 +428,10 @@ def _neighbourhood(has_prev: np.ndarray, has_next: np.ndarray) -> sparse.csr_mat
 
 
 def _question_matrix(owners: np.ndarray, columns: np.ndarray, weights: np.ndarray | None, questions: int, width: int) -> sparse.csr_matrix:
+    """(questions × width) with weights[i] at (owners[i], columns[i]); owners ascending, no repeats."""
     data = np.ones(len(owners), np.float32) if weights is None else weights.astype(np.float32)
-    return sparse.csr_matrix((data, (owners, columns)), shape=(questions, max(1, width)))
+    indptr = np.searchsorted(owners, np.arange(questions + 1), side="left")
+    return sparse.csr_matrix((data, columns.astype(np.int32), indptr.astype(np.int32)), shape=(questions, max(1, width)))
 
 
 def _gather(matrix: sparse.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -436,8 +457,16 @@ def _segment_max(values: np.ndarray, segment: np.ndarray, segments: int) -> np.n
 
 
 def _segment_rank(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """0 for the highest value of each segment, 1 for the next, ...; ties in row order."""
-    order = np.lexsort((-values, segment))
+    """0 for the highest value of each segment, 1 for the next, ...; ties in row order.
+
+    One stable sort of a combined key (segment first, then falling value) instead of a lexsort;
+    the key stays exact in float64 for any realistic number of segments.
+    """
+    if len(values) == 0:
+        return np.zeros(0, np.float32)
+    v = values.astype(np.float64)
+    low, span = float(v.min()), float(v.max() - v.min()) + 1.0
+    order = np.argsort(segment * span + (span - 1.0 - (v - low)), kind="stable")
     first_of_segment = np.searchsorted(segment[order], segment[order], side="left")
     rank = np.empty(len(values), np.float32)
     rank[order] = np.arange(len(values)) - first_of_segment
