@@ -153,8 +153,8 @@ class Retriever:
         self._n_paragraphs = n_paragraphs
         self._bigrams_t = bigram_incidence.T.tocsr()
         self._caps_t = caps_incidence.T.tocsr()
-        self._paragraph_terms = paragraph_incidence  # rows: paragraphs (evidence lookups)
-        self._story_terms = story_incidence  # rows: stories
+        self._paragraph_terms = _Entries(paragraph_incidence)  # which paragraph has which term
+        self._story_terms = _Entries(story_incidence)
         self._vectors = _vector_view(data.sentence_vectors)
         self._exact = index_kind(data.sentence_vectors) == "flat" and self._vectors is not None
 
@@ -336,8 +336,8 @@ class Retriever:
         known = columns >= 0
         in_paragraph = np.zeros(len(pair_row), np.float32)
         in_story = np.zeros(len(pair_row), np.float32)
-        in_paragraph[known] = _lookup(self._paragraph_terms, paragraphs[pair_row[known]], columns[known])
-        in_story[known] = _lookup(self._story_terms, stories[pair_row[known]], columns[known])
+        in_paragraph[known] = self._paragraph_terms.contains(paragraphs[pair_row[known]], columns[known])
+        in_story[known] = self._story_terms.contains(stories[pair_row[known]], columns[known])
         missing = (1.0 - in_paragraph) * idf
         most_missing = np.zeros(len(rows), np.float32)
         np.maximum.at(most_missing, pair_row, missing)
@@ -443,11 +443,23 @@ def _gather(matrix: sparse.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.n
     return np.asarray(matrix.toarray()[rows, cols], dtype=np.float32)
 
 
-def _lookup(matrix: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """matrix[rows[i], cols[i]] for a few entries of a large sparse matrix."""
-    if len(rows) == 0:
-        return np.zeros(0, np.float32)
-    return np.asarray(matrix[rows, cols], dtype=np.float32).ravel()
+class _Entries:
+    """The stored (row, column) positions of a sparse matrix, for fast membership tests."""
+
+    def __init__(self, matrix: sparse.csr_matrix) -> None:
+        matrix = sparse.csr_matrix(matrix)
+        matrix.sort_indices()
+        self._width = int(matrix.shape[1])
+        rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+        self._keys = rows * self._width + matrix.indices
+
+    def contains(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        keys = rows.astype(np.int64) * self._width + cols
+        at = np.searchsorted(self._keys, keys)
+        found = np.zeros(len(keys), bool)
+        inside = at < len(self._keys)
+        found[inside] = self._keys[at[inside]] == keys[inside]
+        return found
 
 
 def _segment_max(values: np.ndarray, segment: np.ndarray, segments: int) -> np.ndarray:

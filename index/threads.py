@@ -14,7 +14,11 @@ from functools import cache
 
 @cache
 def keep_numpy_blas_single_threaded() -> None:
-    """Once per process; OpenBLAS builds only (torch's own BLAS is left alone)."""
+    """Once per process. Only OpenBLAS builds with their own pthreads pool: an OpenMP build
+    (faiss ships one) would pass the limit on to an OpenMP runtime that others share."""
     from threadpoolctl import ThreadpoolController
 
-    ThreadpoolController().select(internal_api="openblas").limit(limits=1)
+    controller = ThreadpoolController().select(internal_api="openblas")
+    own_pool = [lib for lib in controller.lib_controllers if getattr(lib, "threading_layer", "") == "pthreads"]
+    for lib in own_pool:
+        lib.set_num_threads(1)
