@@ -6,18 +6,24 @@ network at all. Any other sentence-transformers model name or local folder can b
 
 from __future__ import annotations
 
+import atexit
+import gc
 import hashlib
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.config import DEFAULT_MODEL
 from index.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +106,29 @@ class SentenceTransformerEmbedder(Embedder):
 
     def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu") -> None:
         self.model_id, target, local_only = resolve_model(name)
-        self.device = _pick_device(device)
         if local_only:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        self._model = _load_sentence_transformer(target, self.device, local_only, name)
+        with _gc_paused():
+            self.device = _pick_device(device)
+            self._model = _load_sentence_transformer(target, self.device, local_only, name)
         get_dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dimension = get_dimension()
         if not dimension:
             raise ModelError(f"{name}: the model does not say its embedding dimension")
         self.dimension = int(dimension)
+        self._prompt: str | None = None
+        self._truncate_dim: int | None = None
+        self._device: torch.device | None = None
+        self._direct = self._choose_direct_path()
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if self._direct:
+            return self._forward(texts)
+        return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """The library's own path: general, but it re-checks the device and modes on every call."""
         import torch
 
         with torch.inference_mode():
@@ -122,6 +139,87 @@ class SentenceTransformerEmbedder(Embedder):
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
+
+    def _forward(self, texts: Sequence[str]) -> np.ndarray:
+        """What `encode` computes for one batch, without its per-call bookkeeping.
+
+        `encode` walks every parameter to check the device and every module to set eval mode on
+        each call, about 2 ms of the 15 ms a one-question forward pass takes on two CPU cores.
+        """
+        import torch
+
+        model = self._model
+        with torch.inference_mode():
+            features = model.preprocess(list(texts), prompt=self._prompt)
+            if self._device is not None:
+                features = {k: v.to(self._device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+            vectors = model(features)["sentence_embedding"]
+            if self._truncate_dim is not None:
+                vectors = vectors[..., : self._truncate_dim]
+            vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+            return vectors.float().cpu().numpy()
+
+    def _choose_direct_path(self) -> bool:
+        """Use the direct path only if it gives `encode`'s vectors for this model and library version.
+
+        The first `encode` also places the model and sets eval mode, which the direct path relies on.
+        """
+        model = self._model
+        # What encode() adds to each batch: the model's default prompt, its truncation, the device.
+        default_prompt = getattr(model, "default_prompt_name", None)
+        self._prompt = (getattr(model, "prompts", None) or {}).get(default_prompt) if default_prompt else None
+        self._truncate_dim = getattr(model, "truncate_dim", None)
+        model_device = getattr(model, "device", None)
+        self._device = model_device if getattr(model_device, "type", "cpu") != "cpu" else None
+        if not callable(getattr(model, "preprocess", None)):
+            return False  # sentence-transformers from before preprocess()
+        probe = ["Who said the city's police were soft on crime?", "No.", ""]
+        expected = self._encode(probe)
+        try:
+            got = self._forward(probe)
+        except Exception as exc:  # any surprise in the library's internals means: use encode
+            log.debug("direct embedding path unavailable for %s (%s); using encode()", self.model_id, exc)
+            return False
+        same = got.shape == expected.shape and bool(np.allclose(got, expected, rtol=0, atol=1e-6))
+        if not same:
+            log.debug("direct embedding path differs from encode() for %s; using encode()", self.model_id)
+        return same
+
+
+_EXIT_HOOK: list[bool] = []
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Load torch, transformers and the model without the cyclic garbage collector.
+
+    The import and the load create over 400,000 long-lived objects, and the collector walks them
+    again and again as they pile up: a second or more of `storybot ask`. The little garbage the
+    load leaves goes at the next collection; the collector runs as before once the model is in.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        if not _EXIT_HOOK:
+            _EXIT_HOOK.append(True)
+            atexit.register(_collect_once_before_exit)
+
+
+def _collect_once_before_exit() -> None:
+    """Free what is garbage at exit in one pass, then keep the interpreter's own passes off the rest.
+
+    With the model libraries loaded, the collections Python makes while it shuts down walk every
+    object several times: 1 to 2 s after `storybot ask` has printed its answer. One full pass
+    here still finalizes every unreachable object (a records database left to the collector
+    is closed and checkpointed as before); freezing the survivors then spares them the rest.
+    Objects still alive now get no guarantee of finalization at exit from Python anyway.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _pick_device(device: str) -> str:
