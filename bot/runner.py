@@ -69,16 +69,21 @@ def _say(text: str, redactor: RedactToken) -> None:
 async def _serve(bot: StorybotBot, token: str) -> None:
     """Run until closed; SIGINT/SIGTERM close the bot gracefully."""
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not the main thread
-            loop.add_signal_handler(sig, functools.partial(_stop, bot, sig))
+            loop.add_signal_handler(sig, functools.partial(_stop, bot, sig, stopping))
     async with bot:
         await bot.start(token)
+    # bot.start() returns as soon as the gateway closes, while the shutdown that the signal began
+    # still has to close the records database; asyncio.run would cancel it half way.
+    for task in stopping:
+        await task
 
 
-def _stop(bot: StorybotBot, sig: signal.Signals) -> None:
+def _stop(bot: StorybotBot, sig: signal.Signals, stopping: list[asyncio.Task[None]]) -> None:
     log.info("Received %s: shutting down", sig.name)
-    asyncio.get_running_loop().create_task(bot.close())
+    stopping.append(asyncio.get_running_loop().create_task(bot.close()))
 
 
 def _run(settings: Settings, coro_factory: Any) -> int:
