@@ -58,9 +58,12 @@ def terms_of_words(text_words: Sequence[str]) -> list[str]:
 class BM25Index:
     """BM25 over a list of texts, scored for a whole batch of queries with one sparse product."""
 
-    def __init__(self, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75, text_terms: Sequence[list[str]] | None = None
+    ) -> None:
+        """`text_terms`: each text's `terms()`, when the caller has them already."""
         self.size = len(texts)
-        tokenized = [terms(t) or [""] for t in texts]
+        tokenized = [t or [""] for t in (text_terms if text_terms is not None else (terms(t) for t in texts))]
         self._doc_freq: dict[str, int] = {}
         for doc in tokenized:
             for term in set(doc):

@@ -105,7 +105,8 @@ class Retriever:
         self.paragraph_of = (paragraph_offsets[sentences[:, 0]] + sentences[:, 1]) if self.size else np.zeros(0, np.int64)
         texts = [self.sentence_text(i) for i in range(self.size)]
         paragraph_texts = [p for s in data.stories for p in s.paragraphs]
-        sentence_terms = [terms(t) for t in texts]
+        sentence_word_lists = [words(t) for t in texts]  # one regex pass over the sentences, reused below
+        sentence_terms = [terms_of_words(w) for w in sentence_word_lists]
         # Names and numbers count as present in a paragraph if its story's title or lead has them:
         # a news paragraph says "we locked up" where the question says "the NYPD".
         self.paragraph_folded = [
@@ -134,8 +135,8 @@ class Retriever:
         self.has_prev = same_para_prev
         self.has_next = np.append(same_para_prev[1:], False) if self.size else same_para_prev
         window_incidence = _binary(_neighbourhood(self.has_prev, self.has_next) @ sentence_incidence)
-        self.sentence_words = np.array([len(words(t)) for t in texts], dtype=np.float32)
-        self.bm25 = BM25Index(texts)
+        self.sentence_words = np.array([len(w) for w in sentence_word_lists], dtype=np.float32)
+        self.bm25 = BM25Index(texts, text_terms=sentence_terms)
         self.paragraph_bm25 = BM25Index(paragraph_texts)
         self._max_idf = float(self.bm25.idf("\x00unseen")) or 1.0
         # Everything a question's terms are scored against, as (vocabulary × rows) side by side, so
