@@ -8,6 +8,7 @@ the bot calls them through `asyncio.to_thread`. Pure module: no discord import.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -104,17 +105,26 @@ class RecordStats:
 
 
 def _load_secret(path: Path) -> bytes:
-    """The per-install HMAC key, created with 0600 permissions on first use."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = path.read_bytes()
-        if len(secret) < 16:
-            raise RecordsError(f"{path}: the records key is damaged; delete it (user hashes will change)") from None
-        return secret
-    secret = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secret)
+    """The per-install HMAC key, created with 0600 permissions on first use.
+
+    A new key is written in full to a file of its own, then linked into place: a process
+    starting at the same moment reads either no key or the whole key, never half of one.
+    """
+    if not path.exists():
+        temp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process's key won; use theirs
+                os.link(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+    secret = path.read_bytes()
+    if len(secret) < 16:
+        raise RecordsError(f"{path}: the records key is damaged; delete it (user hashes will change)")
     return secret
 
 
@@ -172,11 +182,11 @@ class Records:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RecordsError(f"the records database is from a newer storybot (schema {version})")
-            if version == 0:
-                with self._transaction():
+            with self._transaction():  # read and create under one lock: processes may start together
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise RecordsError(f"the records database is from a newer storybot (schema {version})")
+                if version == 0:
                     for statement in _SCHEMA_V1.split(";"):
                         if statement.strip():
                             self._db.execute(statement)

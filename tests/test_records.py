@@ -124,3 +124,33 @@ def test_not_a_database(tmp_path: Path) -> None:
     (data / DB_NAME).write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(RecordsError, match="not a usable records database"):
         Records.open(data)
+
+
+def test_processes_starting_together_share_one_database_and_key(tmp_path: Path) -> None:
+    """Bot and CLI may open a fresh data folder at the same moment: all succeed, with one key."""
+    import threading
+
+    for attempt in range(5):
+        data = tmp_path / f"fresh-{attempt}"
+        start = threading.Barrier(8)
+        hashes: list[str] = []
+        failures: list[BaseException] = []
+
+        def open_together(data: Path = data, start: threading.Barrier = start, hashes: list[str] = hashes, failures: list[BaseException] = failures) -> None:
+            start.wait()
+            try:
+                records = Records.open(data)
+            except BaseException as exc:
+                failures.append(exc)
+                return
+            hashes.append(records.user_hash(42))
+            records.close()
+
+        threads = [threading.Thread(target=open_together) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+        assert len(hashes) == 8 and len(set(hashes)) == 1
+        assert sorted(p.name for p in data.iterdir() if not p.name.startswith(DB_NAME)) == [SECRET_NAME]  # no key file left behind
