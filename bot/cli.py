@@ -91,10 +91,10 @@ def index_build() -> None:
     _setup_logging(settings.log_level)
     with _errors_as_lines():
         from index import build_index
-        from index.embedding import SentenceTransformerEmbedder
+        from index.runtime import load_embedder
 
         config = settings.engine_config()
-        embedder = SentenceTransformerEmbedder(config.model, config.device)
+        embedder = load_embedder(config)
         report = build_index(config, embedder, progress=True)
     click.echo(
         f"Indexed {report.stories} stories, {report.paragraphs} paragraphs, {report.sentences} sentences "

@@ -15,6 +15,7 @@ from typing import Any
 
 from index.config import DEFAULT_MODEL, MAX_QUESTION_CHARS, EngineConfig
 from index.errors import StorybotError
+from index.runtime import RUNTIMES
 
 PREFIX = "STORYBOT_"
 DISCORD_API_URL = "https://discord.com/api/v10"
@@ -80,6 +81,13 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def _runtime(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in RUNTIMES:
+        raise ValueError(f"must be one of {', '.join(RUNTIMES)}")
+    return value
+
+
 def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str, secret: bool = False) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse, "help": help, "secret": secret})
 
@@ -94,6 +102,8 @@ class Settings:
     data_dir: Path = _setting("STORYBOT_DATA_DIR", Path(".storybot/data"), Path, "Where the records database (questions, votes) is kept.")
     embedding_model: str = _setting("STORYBOT_EMBEDDING_MODEL", DEFAULT_MODEL, str.strip, "Sentence-transformers model name or local path; the default is bundled and works offline.")
     device: str = _setting("STORYBOT_DEVICE", "cpu", str.strip, "Torch device for embedding: cpu, or cuda when present.")
+    embedding_runtime: str = _setting("STORYBOT_EMBEDDING_RUNTIME", "auto", _runtime, "auto: on the CPU, embed with an ONNX copy of the model, made once and checked to give its vectors (starts without PyTorch); torch: always sentence-transformers.")
+    model_cache_dir: Path = _setting("STORYBOT_MODEL_CACHE_DIR", Path(".storybot/models"), Path, "Where the ONNX copy of the embedding model is kept (about 90 MB for the bundled model).")
     max_question_chars: int = _setting("STORYBOT_MAX_QUESTION_CHARS", MAX_QUESTION_CHARS, _bounded_int(20, 4000), "Longest question accepted, in characters.")
     top_k: int = _setting("STORYBOT_TOP_K", 3, _bounded_int(1, 10), "How many quotes an answer shows at most.")
     guild_ids: tuple[int, ...] = _setting("STORYBOT_GUILD_IDS", (), _parse_ids, "Comma-separated ids of your own servers: commands sync there at start, and Manage Server counts as admin there.")
@@ -115,7 +125,9 @@ class Settings:
             corpus_dir=self.corpus_dir,
             index_dir=self.index_dir,
             model=self.embedding_model,
+            model_cache_dir=self.model_cache_dir,
             device=self.device,
+            runtime=self.embedding_runtime,
             max_question_chars=self.max_question_chars,
         )
 
@@ -140,6 +152,29 @@ def describe_settings() -> list[tuple[str, str, str]]:
             default = ""
         rows.append((f.metadata["env"], str(default), f.metadata["help"]))
     return rows
+
+
+ENV_EXAMPLE_HEADER = """# storybot settings. Copy to .env and edit; the environment overrides this file.
+# Every line shows the default; uncomment a line to change it.
+"""
+
+
+def render_env_example() -> str:
+    """The text of `.env.example` (a test keeps the file equal to it)."""
+    blocks = [ENV_EXAMPLE_HEADER]
+    for env, default, help in describe_settings():
+        line = f"{env}={default}" if env == "DISCORD_TOKEN" else f"# {env}={default}"
+        blocks.append(f"# {help}\n{line}\n")
+    return "\n".join(blocks)
+
+
+def render_settings_table() -> str:
+    """The README's settings table (a test keeps the README equal to it)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for env, default, help in describe_settings():
+        shown = f" `{default}` " if default else " "
+        rows.append(f"| `{env}` |{shown}| {help} |")
+    return "\n".join(rows) + "\n"
 
 
 def known_variables() -> frozenset[str]:

@@ -17,7 +17,9 @@ class EngineConfig:
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".storybot/index")
+    model_cache_dir: Path = Path(".storybot/models")
     model: str = DEFAULT_MODEL
     device: str = "cpu"
+    runtime: str = "auto"
     max_question_chars: int = MAX_QUESTION_CHARS
     batch_size: int = 64

@@ -17,9 +17,10 @@ from index.build import BuildReport, build_in_memory, build_index
 from index.compose import compose
 from index.config import EngineConfig
 from index.corpus import Corpus, load_corpus
-from index.embedding import Embedder, SentenceTransformerEmbedder, resolve_model
+from index.embedding import Embedder, resolve_model
 from index.errors import CorpusError, IndexMissingError, QuestionError
 from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features
+from index.runtime import load_embedder
 from index.scorer import Scorer, load_scorer
 from index.sentences import SPLITTER_VERSION
 from index.store import IndexData, StoredStory, check_model, current_generation, load_generation
@@ -88,7 +89,7 @@ class Engine:
                     needs_build = True
         if needs_build:
             load_corpus(config.corpus_dir)  # a missing or broken corpus is reported before the model loads
-        embedder = embedder or SentenceTransformerEmbedder(config.model, config.device)
+        embedder = embedder or load_embedder(config)
         if needs_build:
             report = build_index(config, embedder, progress=progress)
             log.info("Built %d stories, %d sentences in %.1f s", report.stories, report.sentences, report.seconds)

@@ -120,7 +120,7 @@ class BuildLock:
         self._lock.release()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -138,14 +138,14 @@ def clean_leftovers(index_dir: Path) -> list[Path]:
     for child in index_dir.iterdir():
         if child.name.startswith(BUILD_PREFIX) and child.is_dir():
             pid_part = child.name[len(BUILD_PREFIX) :].split("-", 1)[0]
-            if pid_part.isdigit() and (int(pid_part) == os.getpid() or not _pid_alive(int(pid_part))):
+            if pid_part.isdigit() and (int(pid_part) == os.getpid() or not pid_alive(int(pid_part))):
                 shutil.rmtree(child, ignore_errors=True)
                 removed.append(child)
     cache_dir = index_dir / "embedding-cache"
     if cache_dir.is_dir():
         for temp in cache_dir.glob("*.tmp"):
             pid_part = temp.name.rsplit(".", 2)[-2]
-            if pid_part.isdigit() and not _pid_alive(int(pid_part)):
+            if pid_part.isdigit() and not pid_alive(int(pid_part)):
                 temp.unlink(missing_ok=True)
                 removed.append(temp)
     current = read_current_name(index_dir)

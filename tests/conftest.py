@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -21,6 +23,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+MODEL_CACHE = Path(tempfile.mkdtemp(prefix="storybot-test-models-"))
+"""One model cache for the whole run, so storybot processes export the ONNX copy only once."""
+atexit.register(shutil.rmtree, MODEL_CACHE, True)
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,6 +34,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("STORYBOT_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STORYBOT_MODEL_CACHE_DIR", str(MODEL_CACHE))
 
 
 class HashEmbedder(Embedder):

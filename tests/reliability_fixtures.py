@@ -32,7 +32,7 @@ import pytest
 from bot import render
 from bot.render import FOOTER_ANSWERED, FOOTER_NOT_ANSWERED
 from index import Engine
-from tests.conftest import REPO
+from tests.conftest import MODEL_CACHE, REPO
 from tests.fake_discord import DefaultIds, FakeDiscord
 
 SLOW_ENABLED = os.environ.get("STORYBOT_SLOW_TESTS") == "1"
@@ -300,6 +300,7 @@ def process_env(fake: FakeDiscord | None, workdir: Path, **overrides: str) -> di
         "STORYBOT_CORPUS_DIR": str(workdir / "corpus"),
         "STORYBOT_INDEX_DIR": str(workdir / "index"),
         "STORYBOT_DATA_DIR": str(workdir / "data"),
+        "STORYBOT_MODEL_CACHE_DIR": str(MODEL_CACHE),
     }
     if fake is not None:
         env.update(

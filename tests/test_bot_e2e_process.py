@@ -38,6 +38,7 @@ async def test_storybot_run_builds_answers_and_stops_on_sigterm(fake_discord: Fa
         "STORYBOT_CORPUS_DIR": str(tmp_path / "corpus"),
         "STORYBOT_INDEX_DIR": str(tmp_path / "index"),  # missing: built before connecting
         "STORYBOT_DATA_DIR": str(tmp_path / "data"),
+        "STORYBOT_MODEL_CACHE_DIR": str(tmp_path / "models"),  # empty: the first start makes the ONNX copy
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", RUN, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -64,6 +65,7 @@ async def test_storybot_run_builds_answers_and_stops_on_sigterm(fake_discord: Fa
     log = (await output).decode()
     assert code == 0, log
     assert (tmp_path / "index").is_dir() and (tmp_path / "data" / "records.sqlite3").is_file()
+    assert list((tmp_path / "models").glob("onnx-*/export.json")), "the first start saves the ONNX copy of the model"
     assert log.index("Built 1 stories") < log.index("Ready to answer") < log.index("has connected to Gateway"), log
     assert "Received SIGTERM" in log and "Traceback" not in log
     assert fake.token not in log

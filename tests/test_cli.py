@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from index import EngineConfig
-from tests.conftest import BUNDLED_CORPUS, write_story
+from tests.conftest import BUNDLED_CORPUS, MODEL_CACHE, write_story
 
 STORYBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -28,6 +28,7 @@ def workdir(tmp_path: Path, engine_config: EngineConfig) -> Path:
 def run(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_") and k != "DISCORD_TOKEN"}
     full_env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    full_env["STORYBOT_MODEL_CACHE_DIR"] = str(MODEL_CACHE)
     full_env.update(env or {})
     return subprocess.run([*STORYBOT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env, timeout=300)
 

@@ -1,0 +1,338 @@
+"""The model as an ONNX graph: questions embedded without importing PyTorch.
+
+A one-question forward pass through sentence-transformers costs about 15 ms on two CPU cores,
+most of it PyTorch's per-operator overhead, and importing torch and transformers is most of a
+cold start. ONNX Runtime runs the same float32 graph in about 7 ms and imports in a tenth of a
+second. The graph is exported once from the loaded sentence-transformers model and kept in the
+model cache; it is used only if it reproduces `encode()`'s vectors, checked on probe texts when
+it is exported and again each time it is opened, so an index built by either runtime serves
+with the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from index.embedding import Embedder
+
+if TYPE_CHECKING:
+    from index.embedding import SentenceTransformerEmbedder
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMAT = 1
+RECORD = "export.json"
+GRAPH = "model.onnx"
+TOKENIZER = "tokenizer.json"
+UNSUPPORTED = "unsupported.json"
+TOLERANCE = 1e-5
+"""Largest difference allowed between a probe's vector here and from `encode()`; measured ~2e-7."""
+
+PROBES = (
+    "Who said the city's police were soft on crime?",
+    "No.",
+    "",
+    "   Spaces around, and CAPITALS inside.   ",
+    "Café naïve — “quoted” 1,000 $5.50 😀 日本語 Ελληνικά",
+    "In 2016 we locked up over 1,000 people in over 100 gang takedowns. " * 60,
+)
+"""Short, empty, padded, non-ASCII and over-long (truncated) texts, embedded as one batch."""
+
+# Which field of a `tokenizers.Encoding` each model input takes.
+ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
+
+
+class ExportUnsupported(Exception):
+    """This model cannot be run through ONNX with the same vectors; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    """What `export.json` holds: how to tokenize and feed the graph, and the probes' vectors."""
+
+    model_id: str
+    dimension: int
+    inputs: tuple[str, ...]
+    max_length: int | None
+    pad_id: int
+    pad_type_id: int
+    pad_token: str
+    padding_side: str
+    probe_vectors: np.ndarray
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": EXPORT_FORMAT,
+            "model_id": self.model_id,
+            "dimension": self.dimension,
+            "inputs": list(self.inputs),
+            "max_length": self.max_length,
+            "pad_id": self.pad_id,
+            "pad_type_id": self.pad_type_id,
+            "pad_token": self.pad_token,
+            "padding_side": self.padding_side,
+            "probes": list(PROBES),
+            "probe_vectors": self.probe_vectors.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ExportRecord:
+        if raw.get("format") != EXPORT_FORMAT or raw.get("probes") != list(PROBES):
+            raise ValueError("made by another version of storybot")
+        inputs = tuple(str(name) for name in raw["inputs"])
+        if not inputs or any(name not in ENCODING_FIELDS for name in inputs):
+            raise ValueError(f"unknown model inputs {inputs}")
+        max_length = raw["max_length"]
+        return cls(
+            model_id=str(raw["model_id"]),
+            dimension=int(raw["dimension"]),
+            inputs=inputs,
+            max_length=int(max_length) if max_length is not None else None,
+            pad_id=int(raw["pad_id"]),
+            pad_type_id=int(raw["pad_type_id"]),
+            pad_token=str(raw["pad_token"]),
+            padding_side=str(raw["padding_side"]),
+            probe_vectors=np.asarray(raw["probe_vectors"], dtype=np.float32),
+        )
+
+
+class OnnxEmbedder(Embedder):
+    """An exported model run by ONNX Runtime on the CPU; same id and vectors as its source."""
+
+    def __init__(self, folder: Path, record: ExportRecord) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.model_id = record.model_id
+        self.dimension = record.dimension
+        self.folder = folder
+        self._inputs = record.inputs
+        self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+        if record.max_length is not None:
+            self._tokenizer.enable_truncation(record.max_length)
+        else:
+            self._tokenizer.no_truncation()
+        self._tokenizer.enable_padding(
+            direction=record.padding_side, pad_id=record.pad_id, pad_type_id=record.pad_type_id, pad_token=record.pad_token
+        )
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = _usable_cores()
+        options.inter_op_num_threads = 1
+        # Idle pool threads that spin steal the cores the retrieval's matrix products run on next.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        feeds = {name: np.array([getattr(e, ENCODING_FIELDS[name]) for e in encodings], dtype=np.int64) for name in self._inputs}
+        return self._session.run(None, feeds)[0]
+
+    def matches(self, expected: np.ndarray) -> float:
+        """Largest difference from `expected` over the probe texts (inf if the shapes differ)."""
+        got = self.embed(list(PROBES), batch_size=len(PROBES))
+        if got.shape != expected.shape:
+            return float("inf")
+        return float(np.abs(got - expected).max())
+
+
+def export_folder(cache_dir: Path, model_id: str) -> Path:
+    """Where the export of one model lives: a folder named by a hash of its id."""
+    return cache_dir / f"onnx-{hashlib.sha256(model_id.encode()).hexdigest()[:16]}"
+
+
+def open_export(cache_dir: Path, model_id: str) -> OnnxEmbedder | None:
+    """The exported model if it is there and still gives its recorded vectors; None otherwise."""
+    folder = export_folder(cache_dir, model_id)
+    if not (folder / RECORD).is_file():
+        return None
+    try:
+        record = ExportRecord.from_json(json.loads((folder / RECORD).read_text(encoding="utf-8")))
+        if record.model_id != model_id:
+            raise ValueError(f"it is the export of {record.model_id}")
+        embedder = OnnxEmbedder(folder, record)
+        difference = embedder.matches(record.probe_vectors)
+    except Exception as exc:  # a damaged or foreign export is not used, whatever the failure
+        log.warning("Not using the ONNX copy of %s in %s (%s); loading the model with PyTorch", model_id, folder, exc)
+        return None
+    if difference > TOLERANCE:
+        log.warning(
+            "The ONNX copy of %s in %s no longer gives the model's vectors (off by %.1e); loading the model with PyTorch",
+            model_id,
+            folder,
+            difference,
+        )
+        return None
+    return embedder
+
+
+def unsupported_reason(cache_dir: Path, model_id: str) -> str | None:
+    """Why an earlier export of this model failed, if it did with these library versions."""
+    marker = export_folder(cache_dir, model_id) / UNSUPPORTED
+    try:
+        raw = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if raw.get("model_id") != model_id or raw.get("versions") != _library_versions():
+        return None  # another model or other libraries: worth trying again
+    return str(raw.get("reason", "unknown"))
+
+
+def export(source: SentenceTransformerEmbedder, cache_dir: Path) -> OnnxEmbedder:
+    """Export `source` to the cache, check it against `encode()`, and open it.
+
+    Raises ExportUnsupported (and remembers why, so later starts do not retry) when the model
+    needs something the export does not carry, or the graph's vectors differ from the model's.
+    """
+    folder = export_folder(cache_dir, source.model_id)
+    try:
+        return _export(source, folder)
+    except ExportUnsupported as exc:
+        _remember_unsupported(folder, source.model_id, str(exc))
+        raise
+
+
+def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
+    import torch
+    from tokenizers import Tokenizer
+
+    model = source._model
+    if source.device != "cpu":
+        raise ExportUnsupported(f"the model runs on {source.device}")
+    if source._prompt:
+        raise ExportUnsupported("the model adds a default prompt")
+    tokenizer = getattr(getattr(model, "tokenizer", None), "backend_tokenizer", None)
+    if tokenizer is None or not callable(getattr(model, "preprocess", None)):
+        raise ExportUnsupported("the model has no fast tokenizer")
+    probes = list(PROBES)
+    expected = source._encode(probes)
+    example = model.preprocess(probes)
+    inputs = tuple(k for k, v in example.items() if isinstance(v, torch.Tensor))
+    constants = {k: v for k, v in example.items() if not isinstance(v, torch.Tensor)}
+    if not inputs or any(name not in ENCODING_FIELDS for name in inputs):
+        raise ExportUnsupported(f"the model takes inputs {sorted(example)}")
+    hf_tokenizer = model.tokenizer
+    untruncated = Tokenizer.from_str(tokenizer.to_str())
+    untruncated.no_truncation()
+    longest = len(untruncated.encode(PROBES[-1]).ids)
+    truncated = int(example["input_ids"].shape[1])
+    record = ExportRecord(
+        model_id=source.model_id,
+        dimension=source.dimension,
+        inputs=inputs,
+        max_length=truncated if truncated < longest else None,
+        pad_id=int(hf_tokenizer.pad_token_id or 0),
+        pad_type_id=int(getattr(hf_tokenizer, "pad_token_type_id", 0) or 0),
+        pad_token=str(hf_tokenizer.pad_token or ""),
+        padding_side=str(getattr(hf_tokenizer, "padding_side", "right")),
+        probe_vectors=expected,
+    )
+    temp = folder.parent / f".{folder.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    _remove_dead_temps(folder)
+    temp.mkdir(parents=True)
+    try:
+        graph = _pipeline_module(model, inputs, constants, source._truncate_dim).eval()
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dynamic = {name: {0: "batch", 1: "tokens"} for name in inputs}
+            torch.onnx.export(
+                graph,
+                tuple(example[name] for name in inputs),
+                str(temp / GRAPH),
+                input_names=list(inputs),
+                output_names=["sentence_embedding"],
+                dynamic_axes={**dynamic, "sentence_embedding": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        (temp / TOKENIZER).write_text(tokenizer.to_str(), encoding="utf-8")
+        embedder = OnnxEmbedder(temp, record)
+        difference = embedder.matches(expected)
+        if difference > TOLERANCE:
+            raise ExportUnsupported(f"the ONNX graph's vectors differ from the model's by {difference:.1e}")
+        (temp / RECORD).write_text(json.dumps(record.to_json()), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            temp.rename(folder)
+        except OSError:  # another process published its export first; theirs serves as well
+            shutil.rmtree(temp, ignore_errors=True)
+            found = open_export(folder.parent, source.model_id)
+            if found is None:
+                raise ExportUnsupported("another process's export could not be opened") from None
+            return found
+        return OnnxEmbedder(folder, record)
+    except ExportUnsupported:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    except Exception as exc:  # the exporter and runtime raise many types; all mean "cannot export"
+        shutil.rmtree(temp, ignore_errors=True)
+        raise ExportUnsupported(f"export failed: {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
+def _pipeline_module(model: Any, inputs: tuple[str, ...], constants: dict[str, Any], truncate_dim: int | None) -> Any:
+    """The sentence-transformers pipeline after tokenization, with `_forward`'s truncation and norm."""
+    import torch
+
+    class Pipeline(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: Any) -> Any:
+            features = {**constants, **dict(zip(inputs, tensors))}
+            vectors = self.model(features)["sentence_embedding"]
+            if truncate_dim is not None:
+                vectors = vectors[..., :truncate_dim]
+            return torch.nn.functional.normalize(vectors, p=2, dim=1)
+
+    return Pipeline()
+
+
+def _remember_unsupported(folder: Path, model_id: str, reason: str) -> None:
+    log.info("The model %s will run through PyTorch: %s", model_id, reason)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        marker = {"model_id": model_id, "reason": reason, "versions": _library_versions()}
+        (folder / UNSUPPORTED).write_text(json.dumps(marker), encoding="utf-8")
+    except OSError:
+        pass  # a read-only cache only means the export is tried again next time
+
+
+def _remove_dead_temps(folder: Path) -> None:
+    from index.store import pid_alive
+
+    for temp in folder.parent.glob(f".{folder.name}.*.tmp"):
+        pid = temp.name[len(folder.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("torch", "transformers", "sentence-transformers", "onnx", "onnxruntime"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = ""
+    return found
+
+
+def _usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

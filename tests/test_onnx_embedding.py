@@ -1,0 +1,201 @@
+"""The ONNX copy of the model: same vectors as sentence-transformers, checked, and chosen safely."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Engine, EngineConfig
+from index.embedding import SentenceTransformerEmbedder, bundled_model_path
+from index.onnx_embedding import (
+    GRAPH,
+    RECORD,
+    UNSUPPORTED,
+    OnnxEmbedder,
+    export,
+    export_folder,
+    open_export,
+    unsupported_reason,
+)
+from index.runtime import load_embedder
+from tests.conftest import REPO
+
+TEXTS = [
+    "How many people did the NYPD lock up in 2016?",
+    "Who is the head of the NYPD sergeants union?",
+    "",
+    "  padded with spaces  ",
+    "ÀÉÎ Ünïcödé — “typographic” quotes, emoji 🎉 and 中文.",
+    "A long paragraph that goes on. " * 120,  # past the model's 256-token limit: truncated alike
+    "Why?",
+]
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
+    cache = tmp_path_factory.mktemp("models")
+    export(embedder, cache)
+    return cache
+
+
+def test_the_export_gives_the_models_vectors(model_cache: Path, embedder: SentenceTransformerEmbedder) -> None:
+    fast = open_export(model_cache, embedder.model_id)
+    assert isinstance(fast, OnnxEmbedder)
+    assert (fast.model_id, fast.dimension) == (embedder.model_id, embedder.dimension)
+    expected = embedder.embed(TEXTS, batch_size=len(TEXTS))
+    assert np.abs(fast.embed(TEXTS, batch_size=len(TEXTS)) - expected).max() < 1e-5
+    one_by_one = np.vstack([fast.embed([t]) for t in TEXTS])
+    assert np.abs(one_by_one - expected).max() < 1e-5
+    record = json.loads((export_folder(model_cache, embedder.model_id) / RECORD).read_text())
+    assert record["max_length"] == 256 and record["inputs"] == ["input_ids", "token_type_ids", "attention_mask"]
+
+
+def copy_export(model_cache: Path, model_id: str, tmp_path: Path) -> Path:
+    shutil.copytree(export_folder(model_cache, model_id), export_folder(tmp_path, model_id))
+    return export_folder(tmp_path, model_id)
+
+
+def test_a_damaged_export_is_not_used(
+    model_cache: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    folder = copy_export(model_cache, embedder.model_id, tmp_path)
+    record = json.loads((folder / RECORD).read_text())
+    record["probe_vectors"][0][0] += 0.01  # the graph no longer gives what the model gave
+    (folder / RECORD).write_text(json.dumps(record))
+    assert open_export(tmp_path, embedder.model_id) is None
+    assert "no longer gives the model's vectors" in caplog.text
+
+    graph = (folder / GRAPH).read_bytes()
+    (folder / GRAPH).write_bytes(graph[: len(graph) // 2])  # truncated file
+    assert open_export(tmp_path, embedder.model_id) is None
+
+    (folder / RECORD).write_text("{not json")
+    assert open_export(tmp_path, embedder.model_id) is None
+    assert open_export(tmp_path / "nowhere", embedder.model_id) is None
+
+
+def test_an_export_answers_only_for_its_own_model(
+    model_cache: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    folder = copy_export(model_cache, embedder.model_id, tmp_path)
+    folder.rename(export_folder(tmp_path, "someone/else"))
+    assert open_export(tmp_path, "someone/else") is None
+
+
+def test_auto_runtime_opens_the_export_without_torch(
+    model_cache: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_torch(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the torch model was loaded although the export is there")
+
+    monkeypatch.setattr("index.runtime.SentenceTransformerEmbedder", no_torch)
+    assert isinstance(load_embedder(EngineConfig(model_cache_dir=model_cache)), OnnxEmbedder)
+
+
+def test_torch_runtime_and_gpu_devices_skip_the_export(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        "index.runtime.SentenceTransformerEmbedder", lambda model, device: loaded.append((model, device)) or "torch model"
+    )
+    assert load_embedder(EngineConfig(model_cache_dir=model_cache, runtime="torch")) == "torch model"
+    assert load_embedder(EngineConfig(model_cache_dir=model_cache, device="cuda")) == "torch model"
+    assert [device for _, device in loaded] == ["cpu", "cuda"]
+    with pytest.raises(ValueError, match="runtime"):
+        load_embedder(EngineConfig(runtime="tensorflow"))
+
+
+def test_first_start_exports_then_later_starts_reuse(tmp_path: Path) -> None:
+    cache = tmp_path / "models"
+    first = load_embedder(EngineConfig(model_cache_dir=cache))
+    assert isinstance(first, OnnxEmbedder)
+    assert sorted(p.name for p in cache.iterdir()) == [export_folder(cache, first.model_id).name]  # no temporary folder left
+    assert isinstance(open_export(cache, first.model_id), OnnxEmbedder)
+
+
+@pytest.fixture(scope="module")
+def prompted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled model told to prefix every text with a prompt, which the export does not carry."""
+    folder = tmp_path_factory.mktemp("prompted") / "model"
+    shutil.copytree(bundled_model_path(), folder)
+    config = folder / "config_sentence_transformers.json"
+    raw = json.loads(config.read_text())
+    raw.update({"prompts": {"query": "query: "}, "default_prompt_name": "query"})
+    config.write_text(json.dumps(raw))
+    return folder
+
+
+def test_a_model_the_export_cannot_carry_runs_on_torch_and_is_not_retried(
+    prompted_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = EngineConfig(model=str(prompted_model), model_cache_dir=tmp_path)
+    first = load_embedder(config)
+    assert isinstance(first, SentenceTransformerEmbedder)
+    assert "default prompt" in (unsupported_reason(tmp_path, first.model_id) or "")
+    assert (export_folder(tmp_path, first.model_id) / UNSUPPORTED).is_file()
+
+    def no_retry(*args: object) -> None:
+        raise AssertionError("the export was tried again")
+
+    monkeypatch.setattr("index.runtime.export", no_retry)
+    assert isinstance(load_embedder(config), SentenceTransformerEmbedder)
+
+
+def test_dead_exports_leftovers_are_removed(model_cache: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    folder = export_folder(tmp_path, embedder.model_id)
+    leftover = tmp_path / f".{folder.name}.999999999-dead.tmp"
+    leftover.mkdir(parents=True)
+    export(embedder, tmp_path)
+    assert not leftover.exists() and (folder / RECORD).is_file()
+
+
+def test_answers_are_the_same_with_either_runtime(
+    engine_config: EngineConfig, engine: Engine, model_cache: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    fast = open_export(model_cache, embedder.model_id)
+    assert fast is not None
+    onnx_engine = Engine.open(engine_config, build="never", embedder=fast)
+    questions = [
+        "How many people did the NYPD lock up in 2016?",
+        "What did Preet Bharara tweet?",
+        "What does Mullins hope the mayor will do?",
+        "Who won the 2018 World Cup?",
+    ]
+    for torch_answer, onnx_answer in zip(engine.answer_many(questions), onnx_engine.answer_many(questions)):
+        assert not isinstance(torch_answer, Exception) and not isinstance(onnx_answer, Exception)
+        assert [(q.file, q.paragraph, q.start, q.end) for q in onnx_answer.quotes] == [
+            (q.file, q.paragraph, q.start, q.end) for q in torch_answer.quotes
+        ]
+        assert onnx_answer.confidence == pytest.approx(torch_answer.confidence, abs=1e-4)
+
+
+ASK_WITHOUT_TORCH = """
+import sys
+from bot.settings import load_settings
+from index import Engine
+engine = Engine.open(load_settings().engine_config(), build="never")
+answer = engine.answer("How many people did the NYPD lock up in 2016?")
+print(type(engine.embedder).__name__, "torch" in sys.modules, answer.quotes[0].text)
+"""
+
+
+def test_a_process_with_the_export_answers_without_importing_torch(
+    engine_config: EngineConfig, model_cache: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(engine_config.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(engine_config.index_dir, tmp_path / ".storybot" / "index")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_")}
+    env.update({"PYTHONPATH": str(REPO), "STORYBOT_MODEL_CACHE_DIR": str(model_cache)})
+    result = subprocess.run(
+        [sys.executable, "-c", ASK_WITHOUT_TORCH], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "OnnxEmbedder False In 2016 we locked up over 1,000 people in over 100 gang takedowns."
