@@ -247,7 +247,8 @@ def serving_embedder(config: EngineConfig) -> Embedder:
     first, so this process, like a serving one, never imports PyTorch."""
     if config.runtime == "auto":
         make = "import sys; from pathlib import Path; from index import EngineConfig; from index.runtime import load_embedder; load_embedder(EngineConfig(model_cache_dir=Path(sys.argv[1])))"
-        subprocess.run([sys.executable, "-c", make, str(config.model_cache_dir)], check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+        subprocess.run([sys.executable, "-c", make, str(config.model_cache_dir)], check=True, env=env)
     return load_embedder(config)
 
 

@@ -17,8 +17,10 @@ import logging
 import os
 import secrets
 import shutil
+import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +55,11 @@ PROBES = (
 # Which field of a `tokenizers.Encoding` each model input takes.
 ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
+CHUNK = 16
+"""Texts per forward pass, taken in order of token count. A burst of 64 questions padded to its
+longest one wastes about 45% of the work on padding; sorted chunks of 16 ran 1.6 times as many
+questions per second here (chunks of 8 as fast, 32 and 4 slower)."""
+
 
 class ExportUnsupported(Exception):
     """This model cannot be run through ONNX with the same vectors; the message says why."""
@@ -68,7 +75,6 @@ class ExportRecord:
     max_length: int | None
     pad_id: int
     pad_type_id: int
-    pad_token: str
     padding_side: str
     probe_vectors: np.ndarray
 
@@ -81,7 +87,6 @@ class ExportRecord:
             "max_length": self.max_length,
             "pad_id": self.pad_id,
             "pad_type_id": self.pad_type_id,
-            "pad_token": self.pad_token,
             "padding_side": self.padding_side,
             "probes": list(PROBES),
             "probe_vectors": self.probe_vectors.tolist(),
@@ -102,7 +107,6 @@ class ExportRecord:
             max_length=int(max_length) if max_length is not None else None,
             pad_id=int(raw["pad_id"]),
             pad_type_id=int(raw["pad_type_id"]),
-            pad_token=str(raw["pad_token"]),
             padding_side=str(raw["padding_side"]),
             probe_vectors=np.asarray(raw["probe_vectors"], dtype=np.float32),
         )
@@ -124,9 +128,9 @@ class OnnxEmbedder(Embedder):
             self._tokenizer.enable_truncation(record.max_length)
         else:
             self._tokenizer.no_truncation()
-        self._tokenizer.enable_padding(
-            direction=record.padding_side, pad_id=record.pad_id, pad_type_id=record.pad_type_id, pad_token=record.pad_token
-        )
+        self._tokenizer.no_padding()  # each chunk is padded to its own longest text below
+        self._pad_values = {"input_ids": record.pad_id, "attention_mask": 0, "token_type_ids": record.pad_type_id}
+        self._pad_left = record.padding_side == "left"
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = _usable_cores()
         options.inter_op_num_threads = 1
@@ -137,8 +141,27 @@ class OnnxEmbedder(Embedder):
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))
-        feeds = {name: np.array([getattr(e, ENCODING_FIELDS[name]) for e in encodings], dtype=np.int64) for name in self._inputs}
-        return self._session.run(None, feeds)[0]
+        out = np.empty((len(encodings), self.dimension), dtype=np.float32)
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), CHUNK):
+            rows = order[start : start + CHUNK]
+            out[rows] = self._session.run(None, self._feeds([encodings[i] for i in rows]))[0]
+        return out
+
+    def _feeds(self, encodings: list[Any]) -> dict[str, np.ndarray]:
+        """The model's inputs for one chunk, padded to its longest text."""
+        width = max(len(e.ids) for e in encodings)
+        feeds = {}
+        for name in self._inputs:
+            array = np.full((len(encodings), width), self._pad_values[name], dtype=np.int64)
+            for row, encoding in enumerate(encodings):
+                values = getattr(encoding, ENCODING_FIELDS[name])
+                if self._pad_left:
+                    array[row, width - len(values) :] = values
+                else:
+                    array[row, : len(values)] = values
+            feeds[name] = array
+        return feeds
 
     def matches(self, expected: np.ndarray) -> float:
         """Largest difference from `expected` over the probe texts (inf if the shapes differ)."""
@@ -235,7 +258,6 @@ def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
         max_length=truncated if truncated < longest else None,
         pad_id=int(hf_tokenizer.pad_token_id or 0),
         pad_type_id=int(getattr(hf_tokenizer, "pad_token_type_id", 0) or 0),
-        pad_token=str(hf_tokenizer.pad_token or ""),
         padding_side=str(getattr(hf_tokenizer, "padding_side", "right")),
         probe_vectors=expected,
     )
@@ -244,7 +266,8 @@ def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
     temp.mkdir(parents=True)
     try:
         graph = _pipeline_module(model, inputs, constants, source._truncate_dim).eval()
-        with torch.inference_mode(), warnings.catch_warnings():
+        transformer = getattr(model[0], "auto_model", None) if len(model) else None
+        with torch.inference_mode(), warnings.catch_warnings(), _eager_attention(transformer):
             warnings.simplefilter("ignore")
             dynamic = {name: {0: "batch", 1: "tokens"} for name in inputs}
             torch.onnx.export(
@@ -258,10 +281,10 @@ def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
                 dynamo=False,
             )
         (temp / TOKENIZER).write_text(tokenizer.to_str(), encoding="utf-8")
-        embedder = OnnxEmbedder(temp, record)
-        difference = embedder.matches(expected)
+        difference = OnnxEmbedder(temp, record).matches(expected)
         if difference > TOLERANCE:
             raise ExportUnsupported(f"the ONNX graph's vectors differ from the model's by {difference:.1e}")
+        _fuse_if_exact(temp, record, getattr(transformer, "config", None))
         (temp / RECORD).write_text(json.dumps(record.to_json()), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         try:
@@ -279,6 +302,63 @@ def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
     except Exception as exc:  # the exporter and runtime raise many types; all mean "cannot export"
         shutil.rmtree(temp, ignore_errors=True)
         raise ExportUnsupported(f"export failed: {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
+@contextmanager
+def _eager_attention(transformer: Any) -> Iterator[None]:
+    """Trace attention as plain matrix products, the pattern ONNX Runtime fuses into one kernel.
+
+    transformers' default (PyTorch's fused attention) exports as a graph the fusion does not know.
+    """
+    before = getattr(getattr(transformer, "config", None), "_attn_implementation", None)
+    switch = callable(getattr(transformer, "set_attn_implementation", None)) and before not in (None, "eager")
+    if switch:
+        try:
+            transformer.set_attn_implementation("eager")
+        except Exception:  # a model without an eager path exports as it is
+            switch = False
+    try:
+        yield
+    finally:
+        if switch:
+            transformer.set_attn_implementation(before)
+
+
+def _fuse_if_exact(folder: Path, record: ExportRecord, config: Any) -> None:
+    """Replace the graph by ONNX Runtime's fused version of it if that still gives the vectors.
+
+    Fusing attention, GELU and layer norms saved about a fifth of a one-question pass here.
+    The fusion knows BERT-like encoders; for others it fails or changes nothing, and the
+    graph stays as exported.
+    """
+    heads, hidden = getattr(config, "num_attention_heads", None), getattr(config, "hidden_size", None)
+    if not heads or not hidden:
+        return
+    trial = folder / "fused"
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        _quiet_fusion_loggers()
+        trial.mkdir()
+        fused = optimize_model(str(folder / GRAPH), model_type="bert", num_heads=int(heads), hidden_size=int(hidden))
+        fused.save_model_to_file(str(trial / GRAPH))
+        shutil.copy(folder / TOKENIZER, trial / TOKENIZER)
+        difference = OnnxEmbedder(trial, record).matches(record.probe_vectors)
+        if difference <= TOLERANCE:
+            os.replace(trial / GRAPH, folder / GRAPH)
+        else:
+            log.debug("the fused graph differs by %.1e; keeping the graph as exported", difference)
+    except Exception as exc:  # any failure of the optional fusion leaves the exported graph
+        log.debug("graph fusion unavailable (%s); keeping the graph as exported", exc)
+    finally:
+        shutil.rmtree(trial, ignore_errors=True)
+
+
+def _quiet_fusion_loggers() -> None:
+    """The fusion's modules log each pattern they try under their bare module names."""
+    for name, module in list(sys.modules.items()):
+        if f"onnxruntime{os.sep}transformers" in str(getattr(module, "__file__", "") or ""):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _pipeline_module(model: Any, inputs: tuple[str, ...], constants: dict[str, Any], truncate_dim: int | None) -> Any:

@@ -20,6 +20,7 @@ from index.onnx_embedding import (
     RECORD,
     UNSUPPORTED,
     OnnxEmbedder,
+    _eager_attention,
     export,
     export_folder,
     open_export,
@@ -54,8 +55,27 @@ def test_the_export_gives_the_models_vectors(model_cache: Path, embedder: Senten
     assert np.abs(fast.embed(TEXTS, batch_size=len(TEXTS)) - expected).max() < 1e-5
     one_by_one = np.vstack([fast.embed([t]) for t in TEXTS])
     assert np.abs(one_by_one - expected).max() < 1e-5
+    many = [f"{text} ({n})" for n in range(6) for text in TEXTS]  # several chunks, each padded on its own
+    assert np.abs(fast.embed(many, batch_size=len(many)) - embedder.embed(many, batch_size=len(many))).max() < 1e-5
     record = json.loads((export_folder(model_cache, embedder.model_id) / RECORD).read_text())
     assert record["max_length"] == 256 and record["inputs"] == ["input_ids", "token_type_ids", "attention_mask"]
+
+
+def test_the_bundled_models_graph_is_fused(model_cache: Path, embedder: SentenceTransformerEmbedder) -> None:
+    """The fused graph passed the same check; a silent fall-back to the plain one would show here."""
+    import onnx
+
+    graph = onnx.load(str(export_folder(model_cache, embedder.model_id) / GRAPH)).graph
+    operators = {node.op_type for node in graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= operators
+
+
+def test_export_traces_eager_attention_and_puts_the_models_back(embedder: SentenceTransformerEmbedder) -> None:
+    transformer = embedder._model[0].auto_model
+    before = transformer.config._attn_implementation
+    with _eager_attention(transformer):
+        assert transformer.config._attn_implementation == "eager"
+    assert transformer.config._attn_implementation == before
 
 
 def copy_export(model_cache: Path, model_id: str, tmp_path: Path) -> Path:
