@@ -94,7 +94,7 @@ def index_build() -> None:
         from index.runtime import load_embedder
 
         config = settings.engine_config()
-        embedder = load_embedder(config)
+        embedder = load_embedder(config, progress=True)
         report = build_index(config, embedder, progress=True)
     click.echo(
         f"Indexed {report.stories} stories, {report.paragraphs} paragraphs, {report.sentences} sentences "

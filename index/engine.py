@@ -89,7 +89,7 @@ class Engine:
                     needs_build = True
         if needs_build:
             load_corpus(config.corpus_dir)  # a missing or broken corpus is reported before the model loads
-        embedder = embedder or load_embedder(config)
+        embedder = embedder or load_embedder(config, progress=progress)
         if needs_build:
             report = build_index(config, embedder, progress=progress)
             log.info("Built %d stories, %d sentences in %.1f s", report.stories, report.sentences, report.seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -133,10 +134,18 @@ def test_torch_runtime_and_gpu_devices_skip_the_export(model_cache: Path, monkey
         load_embedder(EngineConfig(runtime="tensorflow"))
 
 
-def test_first_start_exports_then_later_starts_reuse(tmp_path: Path) -> None:
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_first_start_exports_then_later_starts_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "models"
-    first = load_embedder(EngineConfig(model_cache_dir=cache))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    first = load_embedder(EngineConfig(model_cache_dir=cache), progress=True)
     assert isinstance(first, OnnxEmbedder)
+    assert f"Saving a fast copy of the embedding model in {cache} (once" in terminal.getvalue()  # why this start is slow
     assert sorted(p.name for p in cache.iterdir()) == [export_folder(cache, first.model_id).name]  # no temporary folder left
     assert isinstance(open_export(cache, first.model_id), OnnxEmbedder)
 
