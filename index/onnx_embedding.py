@@ -225,6 +225,12 @@ def export(source: SentenceTransformerEmbedder, cache_dir: Path) -> OnnxEmbedder
     except ExportUnsupported as exc:
         _remember_unsupported(folder, source.model_id, str(exc))
         raise
+    except OSError:
+        raise  # the cache cannot be written: nothing to remember about the model
+    except Exception as exc:  # the model library's internals differ from what the export expects
+        reason = f"export failed: {exc.__class__.__name__}: {str(exc)[:200]}"
+        _remember_unsupported(folder, source.model_id, reason)
+        raise ExportUnsupported(reason) from None
 
 
 def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
@@ -296,12 +302,9 @@ def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
                 raise ExportUnsupported("another process's export could not be opened") from None
             return found
         return OnnxEmbedder(folder, record)
-    except ExportUnsupported:
+    except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    except Exception as exc:  # the exporter and runtime raise many types; all mean "cannot export"
-        shutil.rmtree(temp, ignore_errors=True)
-        raise ExportUnsupported(f"export failed: {exc.__class__.__name__}: {str(exc)[:200]}") from None
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from index.onnx_embedding import (
     GRAPH,
     RECORD,
     UNSUPPORTED,
+    ExportUnsupported,
     OnnxEmbedder,
     _eager_attention,
     export,
@@ -228,3 +229,14 @@ def test_a_process_with_the_export_answers_without_importing_torch(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "OnnxEmbedder False In 2016 we locked up over 1,000 people in over 100 gang takedowns."
+
+
+def test_a_library_surprise_during_export_is_remembered_not_raised(embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def changed_api(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("preprocess() changed in a new sentence-transformers")
+
+    monkeypatch.setattr(embedder._model, "preprocess", changed_api)
+    with pytest.raises(ExportUnsupported, match="RuntimeError: preprocess"):
+        export(embedder, tmp_path)
+    assert "RuntimeError" in (unsupported_reason(tmp_path, embedder.model_id) or "")
+    assert [p.name for p in tmp_path.iterdir()] == [export_folder(tmp_path, embedder.model_id).name]  # no temporary folder left
