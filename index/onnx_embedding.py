@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.embedding import Embedder
+from index.threads import usable_cores
 
 if TYPE_CHECKING:
     from index.embedding import SentenceTransformerEmbedder
@@ -132,7 +133,7 @@ class OnnxEmbedder(Embedder):
         self._pad_values = {"input_ids": record.pad_id, "attention_mask": 0, "token_type_ids": record.pad_type_id}
         self._pad_left = record.padding_side == "left"
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = _usable_cores()
+        options.intra_op_num_threads = usable_cores()
         options.inter_op_num_threads = 1
         # Idle pool threads that spin steal the cores the retrieval's matrix products run on next.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -412,10 +413,3 @@ def _library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = ""
     return found
-
-
-def _usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from index.dense import DenseSearch
 from index.lexical import BM25Index, fold, terms, terms_of_words, words
 from index.qtypes import QType, capitalised, has_date, has_number, question_type
 from index.store import IndexData
@@ -158,6 +159,7 @@ class Retriever:
         self._story_terms = _Entries(story_incidence)
         self._vectors = _vector_view(data.sentence_vectors)
         self._exact = index_kind(data.sentence_vectors) == "flat" and self._vectors is not None
+        self._dense_search = DenseSearch(self._vectors) if self._exact and self._vectors is not None else None
 
     def sentence_text(self, i: int) -> str:
         story, para, start, end = (int(x) for x in self.data.sentences[i])
@@ -210,8 +212,8 @@ class Retriever:
         lexical = (asked @ self._lexical_t).toarray()
         bm25_all, para_bm25_all = lexical[:, :size], lexical[:, size:]
         coverage = (weighted @ self._coverage_t).toarray()
-        dense_all = qvecs @ self._vectors.T if self._exact else None
-        qidx, ids = self._candidate_ids(qvecs, dense_all, bm25_all)
+        dense_all, dense_best = self._dense_search.scores_and_best(qvecs, CANDIDATES_PER_SIDE) if self._dense_search else (None, None)
+        qidx, ids = self._candidate_ids(qvecs, dense_best, bm25_all)
         para_ids = self.paragraph_of[ids]
         dense = self._dense(dense_all, qvecs, qidx, ids)
         neighbours = self._neighbour_dense(dense_all, qvecs, qidx, ids)
@@ -249,25 +251,23 @@ class Retriever:
         ]).astype(np.float32)
         return np.bincount(qidx, minlength=n), ids, features
 
-    def _candidate_ids(self, qvecs: np.ndarray, dense_all: np.ndarray | None, bm25_all: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _candidate_ids(self, qvecs: np.ndarray, dense_best: np.ndarray | None, bm25_all: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(question, sentence) pairs, by question then sentence: the dense and the BM25 best."""
         n = len(qvecs)
         if self.size <= 2 * CANDIDATES_PER_SIDE:
             return np.repeat(np.arange(n), self.size), np.tile(np.arange(self.size), n)
         k = CANDIDATES_PER_SIDE
-        chosen = np.zeros((n, self.size), dtype=bool)
-        rows = np.arange(n)[:, None]
-        if dense_all is not None:
-            chosen[rows, np.argpartition(-dense_all, k, axis=1)[:, :k]] = True
-        else:
-            _, found = self.data.sentence_vectors.search(qvecs, k)
-            for row, hits in enumerate(found):
-                chosen[row, hits[hits >= 0]] = True
+        if dense_best is None:
+            _, dense_best = self.data.sentence_vectors.search(qvecs, k)
+        dense_rows = np.repeat(np.arange(n), dense_best.shape[1])
+        keys = [(dense_rows * self.size + dense_best.ravel())[dense_best.ravel() >= 0]]
         lexical = np.nonzero(bm25_all.any(axis=1))[0]
         if len(lexical):
-            chosen[lexical[:, None], np.argpartition(-bm25_all[lexical], k, axis=1)[:, :k]] = True
-        qidx, ids = np.nonzero(chosen)
-        return qidx, ids.astype(np.int64)
+            best = np.argpartition(-bm25_all[lexical], k, axis=1)[:, :k]
+            keys.append(np.repeat(lexical, k) * self.size + best.ravel())
+        # One key per (question, sentence), sorted: the pairs come out by question, then sentence.
+        qidx, ids = np.divmod(np.unique(np.concatenate(keys).astype(np.int64)), self.size)
+        return qidx, ids
 
     def _dense(self, dense_all: np.ndarray | None, qvecs: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Cosine of question qidx[i] and sentence ids[i]: looked up after an exact scan, else computed."""
