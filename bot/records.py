@@ -165,7 +165,7 @@ class Records:
             raise RecordsError(f"{data_dir}: cannot open the records ({exc.strerror or exc.__class__.__name__})") from None
         records = cls(connection, secret, log_questions=log_questions, retention_days=retention_days, clock=clock)
         try:
-            records._migrate()
+            records._migrate_when_free()
         except sqlite3.DatabaseError as exc:
             connection.close()
             raise RecordsError(f"{data_dir / DB_NAME}: not a usable records database ({exc})") from None
@@ -176,6 +176,23 @@ class Records:
     def from_settings(cls, settings: Settings) -> Records:
         """Open the records the settings point at."""
         return cls.open(settings.data_dir, log_questions=settings.log_questions, retention_days=settings.retention_days)
+
+    def _migrate_when_free(self, patience: float = 10.0) -> None:
+        """Migrate, waiting while another process does the same.
+
+        Switching a fresh file to WAL can report "database is locked" at once, without
+        waiting for the busy timeout, while another process is switching it too.
+        """
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                contended = "locked" in str(exc) or "busy" in str(exc)
+                if not contended or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _migrate(self) -> None:
         with self._lock:
