@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from index.threads import usable_cores
+from index.threads import onnx_cpu_session
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,4 @@ def _session_over(vectors: np.ndarray) -> tuple[Any, Any]:
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = usable_cores()
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return session, onnxruntime.OrtValue.ortvalue_from_numpy(vectors)
+    return onnx_cpu_session(model.SerializeToString()), onnxruntime.OrtValue.ortvalue_from_numpy(vectors)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.embedding import Embedder
-from index.threads import usable_cores
+from index.threads import onnx_cpu_session
 
 if TYPE_CHECKING:
     from index.embedding import SentenceTransformerEmbedder
@@ -117,7 +117,6 @@ class OnnxEmbedder(Embedder):
     """An exported model run by ONNX Runtime on the CPU; same id and vectors as its source."""
 
     def __init__(self, folder: Path, record: ExportRecord) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self.model_id = record.model_id
@@ -132,13 +131,7 @@ class OnnxEmbedder(Embedder):
         self._tokenizer.no_padding()  # each chunk is padded to its own longest text below
         self._pad_values = {"input_ids": record.pad_id, "attention_mask": 0, "token_type_ids": record.pad_type_id}
         self._pad_left = record.padding_side == "left"
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = usable_cores()
-        options.inter_op_num_threads = 1
-        # Idle pool threads that spin steal the cores the retrieval's matrix products run on next.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
+        self._session = onnx_cpu_session(str(folder / GRAPH))
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))

@@ -158,8 +158,8 @@ class Retriever:
         self._paragraph_terms = _Entries(paragraph_incidence)  # which paragraph has which term
         self._story_terms = _Entries(story_incidence)
         self._vectors = _vector_view(data.sentence_vectors)
-        self._exact = index_kind(data.sentence_vectors) == "flat" and self._vectors is not None
-        self._dense_search = DenseSearch(self._vectors) if self._exact and self._vectors is not None else None
+        exact = index_kind(data.sentence_vectors) == "flat"
+        self._dense_search = DenseSearch(self._vectors) if exact and self._vectors is not None else None
 
     def sentence_text(self, i: int) -> str:
         story, para, start, end = (int(x) for x in self.data.sentences[i])

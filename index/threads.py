@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
 
 def usable_cores() -> int:
@@ -21,6 +22,21 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def onnx_cpu_session(model: str | bytes) -> Any:
+    """An ONNX Runtime session on the CPU whose pool uses every core and does not spin when idle.
+
+    Idle workers that spin would steal the cores retrieval's numpy products run on next.
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = usable_cores()
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 @cache
