@@ -19,7 +19,7 @@ import secrets
 import shutil
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
+"""Bumped when copies made by an older storybot should be made again (2: padding-free graphs)."""
 RECORD = "export.json"
 GRAPH = "model.onnx"
 TOKENIZER = "tokenizer.json"
@@ -59,7 +60,8 @@ ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "toke
 CHUNK = 16
 """Texts per forward pass, taken in order of token count. A burst of 64 questions padded to its
 longest one wastes about 45% of the work on padding; sorted chunks of 16 ran 1.6 times as many
-questions per second here (chunks of 8 as fast, 32 and 4 slower)."""
+questions per second here (chunks of 8 as fast, 32 and 4 slower). A padding-free graph
+(`index/onnx_packing.py`) pads only inside attention, where sorted chunks still save work."""
 
 
 class ExportUnsupported(Exception):
@@ -285,6 +287,7 @@ def _export(source: SentenceTransformerEmbedder, folder: Path) -> OnnxEmbedder:
         if difference > TOLERANCE:
             raise ExportUnsupported(f"the ONNX graph's vectors differ from the model's by {difference:.1e}")
         _fuse_if_exact(temp, record, getattr(transformer, "config", None))
+        _pack_if_exact(temp, record)
         (temp / RECORD).write_text(json.dumps(record.to_json()), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         try:
@@ -331,22 +334,54 @@ def _fuse_if_exact(folder: Path, record: ExportRecord, config: Any) -> None:
     heads, hidden = getattr(config, "num_attention_heads", None), getattr(config, "hidden_size", None)
     if not heads or not hidden:
         return
-    trial = folder / "fused"
-    try:
+
+    def fuse(source: Path, target: Path) -> bool:
         from onnxruntime.transformers.optimizer import optimize_model
 
         _quiet_fusion_loggers()
+        fused = optimize_model(str(source), model_type="bert", num_heads=int(heads), hidden_size=int(hidden))
+        fused.save_model_to_file(str(target))
+        return True
+
+    _replace_if_exact(folder, record, fuse, "fused")
+
+
+def _pack_if_exact(folder: Path, record: ExportRecord) -> None:
+    """Skip padding tokens (`index/onnx_packing.py`) if the rewritten graph still gives the vectors.
+
+    A burst of 64 questions, padded by about 15% even in sorted chunks, ran 5–15% faster.
+    """
+
+    def pack(source: Path, target: Path) -> bool:
+        import onnx
+
+        from index.onnx_packing import pack_tokens
+
+        packed = pack_tokens(onnx.load(str(source)))
+        if packed is None:
+            return False
+        onnx.save(packed, str(target))
+        return True
+
+    _replace_if_exact(folder, record, pack, "packed")
+
+
+def _replace_if_exact(folder: Path, record: ExportRecord, rewrite: Callable[[Path, Path], bool], what: str) -> None:
+    """Run an optional rewrite of the graph and keep its result only if the probes still match."""
+    trial = folder / what
+    try:
         trial.mkdir()
-        fused = optimize_model(str(folder / GRAPH), model_type="bert", num_heads=int(heads), hidden_size=int(hidden))
-        fused.save_model_to_file(str(trial / GRAPH))
+        if not rewrite(folder / GRAPH, trial / GRAPH):
+            log.debug("the graph has no shape a %s version is made for; keeping it", what)
+            return
         shutil.copy(folder / TOKENIZER, trial / TOKENIZER)
         difference = OnnxEmbedder(trial, record).matches(record.probe_vectors)
         if difference <= TOLERANCE:
             os.replace(trial / GRAPH, folder / GRAPH)
         else:
-            log.debug("the fused graph differs by %.1e; keeping the graph as exported", difference)
-    except Exception as exc:  # any failure of the optional fusion leaves the exported graph
-        log.debug("graph fusion unavailable (%s); keeping the graph as exported", exc)
+            log.debug("the %s graph differs by %.1e; keeping the graph before it", what, difference)
+    except Exception as exc:  # any failure of an optional rewrite leaves the graph before it
+        log.debug("no %s graph (%s); keeping the graph before it", what, exc)
     finally:
         shutil.rmtree(trial, ignore_errors=True)
 

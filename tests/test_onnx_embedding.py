@@ -63,13 +63,14 @@ def test_the_export_gives_the_models_vectors(model_cache: Path, embedder: Senten
     assert record["max_length"] == 256 and record["inputs"] == ["input_ids", "token_type_ids", "attention_mask"]
 
 
-def test_the_bundled_models_graph_is_fused(model_cache: Path, embedder: SentenceTransformerEmbedder) -> None:
-    """The fused graph passed the same check; a silent fall-back to the plain one would show here."""
+def test_the_bundled_models_graph_is_fused_and_padding_free(model_cache: Path, embedder: SentenceTransformerEmbedder) -> None:
+    """Both rewrites passed the same check; a silent fall-back to an earlier graph would show here."""
     import onnx
 
     graph = onnx.load(str(export_folder(model_cache, embedder.model_id) / GRAPH)).graph
     operators = {node.op_type for node in graph.node}
-    assert {"Attention", "SkipLayerNormalization"} <= operators
+    assert {"EmbedLayerNormalization", "MultiHeadAttention", "SkipLayerNormalization", "NonZero"} <= operators
+    assert "Attention" not in operators
 
 
 def test_export_traces_eager_attention_and_puts_the_models_back(embedder: SentenceTransformerEmbedder) -> None:
