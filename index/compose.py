@@ -6,7 +6,7 @@ well (the answer runs across both); later quotes are the next best sentences els
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,41 +33,55 @@ def compose(
     sentence_chars: np.ndarray,
     k: int,
 ) -> list[Span]:
-    """Choose up to k non-overlapping runs, best first."""
+    """Choose up to k non-overlapping runs, best first (ties: the earlier candidate)."""
     if len(ids) == 0 or k <= 0:
         return []
-    order = np.argsort(-scores, kind="stable")
     by_id = np.argsort(ids, kind="stable")
-    sorted_ids, sorted_scores = ids[by_id].tolist(), scores[by_id].tolist()
-    id_list, score_list = ids.tolist(), scores.tolist()
+    place = np.empty(len(ids), np.int64)
+    place[by_id] = np.arange(len(ids))
+    ranked = place[np.argsort(-scores, kind="stable")]
+    return compose_ranked(ids[by_id].tolist(), scores[by_id].tolist(), ranked.tolist(), paragraph_of, sentence_chars, k)
 
-    def score_of(sid: int) -> float | None:
-        """The candidate score of sentence `sid`, None if it is not a candidate."""
-        at = bisect_left(sorted_ids, sid)
-        return sorted_scores[at] if at < len(sorted_ids) and sorted_ids[at] == sid else None
 
+def compose_ranked(
+    ids: list[int],
+    scores: list[float],
+    ranked: Iterable[int],
+    paragraph_of: np.ndarray,
+    sentence_chars: np.ndarray,
+    k: int,
+) -> list[Span]:
+    """`compose` for candidates already in ascending id order, given their positions best first.
+
+    The engine has both for a whole batch at once; a sentence's neighbours among the candidates
+    are then simply the adjacent positions, and only the few best candidates are ever looked at.
+    """
     used: set[int] = set()
     spans: list[Span] = []
-    for pos in order.tolist():
-        sid = id_list[pos]
+    for pos in ranked:
+        sid = ids[pos]
         if sid in used:
             continue
-        score = score_list[pos]
-        first = last = sid
+        score = scores[pos]
+        paragraph = paragraph_of[sid]
+        first_pos = last_pos = pos
         chars = int(sentence_chars[sid])
-        while last - first + 1 < MAX_RUN:
+        while last_pos - first_pos + 1 < MAX_RUN:
             grown = False
-            for cand in (last + 1, first - 1):
-                neighbour = score_of(cand)
-                if neighbour is None or cand in used or paragraph_of[cand] != paragraph_of[sid]:
+            for at, step in ((last_pos + 1, 1), (first_pos - 1, -1)):
+                if not 0 <= at < len(ids):
                     continue
-                if neighbour >= score - MERGE_MARGIN and chars + int(sentence_chars[cand]) <= MAX_QUOTE_CHARS:
+                cand = ids[at]
+                if cand != ids[at - step] + step or cand in used or paragraph_of[cand] != paragraph:
+                    continue
+                if scores[at] >= score - MERGE_MARGIN and chars + int(sentence_chars[cand]) <= MAX_QUOTE_CHARS:
                     chars += int(sentence_chars[cand])
-                    first, last = min(first, cand), max(last, cand)
+                    first_pos, last_pos = min(first_pos, at), max(last_pos, at)
                     grown = True
                     break
             if not grown:
                 break
+        first, last = ids[first_pos], ids[last_pos]
         used.update(range(first, last + 1))
         spans.append(Span(first, last, score))
         if len(spans) >= k:

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from index.build import BuildReport, build_in_memory, build_index
-from index.compose import compose
+from index.compose import compose_ranked
 from index.config import EngineConfig
 from index.corpus import Corpus, load_corpus
 from index.embedding import Embedder, resolve_model
 from index.errors import CorpusError, IndexMissingError, QuestionError
-from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features
+from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features, ranked_rows
 from index.runtime import load_embedder
 from index.scorer import Scorer, load_scorer
 from index.sentences import SPLITTER_VERSION
@@ -156,15 +156,18 @@ class Engine:
     def _answer_vectors(self, asked: list[tuple[int, str, str | None]], qvecs: np.ndarray, k: int, started: float) -> list[Answer]:
         batch = self.retriever.candidates([q for _, q, _ in asked], qvecs, [c for _, _, c in asked])
         scores = self.scorer.rank_scores(batch.features)
-        top, second = best_rows(scores, batch.offsets)
+        ranked = ranked_rows(scores, batch.offsets)
+        top, second = best_rows(scores, batch.offsets, ranked)
         top_evidence = np.zeros((len(top), len(EVIDENCE)), np.float32)
         top_evidence[top >= 0] = self.retriever.evidence(batch, top[top >= 0])
         confidences = self.scorer.confidences(confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level))
         answers = []
+        ids, score_list, order, offsets = batch.ids.tolist(), scores.tolist(), ranked.tolist(), batch.offsets.tolist()
         for q, (_, question, _) in enumerate(asked):
-            rows = batch.rows(q)
+            start, end = offsets[q], offsets[q + 1]
             confidence = float(confidences[q]) if top[q] >= 0 else 0.0
-            spans = compose(batch.ids[rows], scores[rows], self.retriever.paragraph_of, self._sentence_chars, max(1, k))
+            best_first = (row - start for row in order[start:end])
+            spans = compose_ranked(ids[start:end], score_list[start:end], best_first, self.retriever.paragraph_of, self._sentence_chars, max(1, k))
             quotes = tuple(self._quote(span.first, span.last, span.score) for span in spans)
             answers.append(Answer(question, quotes, confidence, self.scorer.threshold, self.corpus_hash, time.perf_counter() - started))
         return answers
