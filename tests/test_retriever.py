@@ -11,11 +11,11 @@ import pytest
 
 from index import Corpus, Engine, Story
 from index import retriever as retriever_module
-from index.compose import compose
+from index.compose import MAX_QUOTE_CHARS, MAX_RUN, MERGE_MARGIN, Span, compose, compose_ranked
 from index.embedding import SentenceTransformerEmbedder
 from index.lexical import BM25Index, terms
 from index.qa import QASet, load_qa_set
-from index.retriever import EVIDENCE, RANK_FEATURES, Retriever, best_rows, confidence_features
+from index.retriever import EVIDENCE, RANK_FEATURES, Retriever, best_rows, confidence_features, ranked_rows
 from index.vectors import all_vectors, build_vector_index, index_kind
 from tests.conftest import HashEmbedder
 
@@ -187,6 +187,59 @@ def test_best_rows_takes_the_first_of_ties_and_handles_lonely_and_empty_question
     out = confidence_features(features, scores, top, second, np.ones((4, len(EVIDENCE)), np.float32), np.ones((4, 2), np.float32))
     assert out[2].tolist() == [0.0] * out.shape[1]
     assert out[0, 0] == 3.0 and out[0, 1] == 0.0
+
+
+def compose_plainly(ids: np.ndarray, scores: np.ndarray, paragraph_of: np.ndarray, chars: np.ndarray, k: int) -> list[Span]:
+    """compose's rule spelled out: best first; grow by a same-paragraph candidate neighbour
+    (after, then before) within MERGE_MARGIN and the length caps; never reuse a sentence."""
+    score_of = {int(i): float(s) for i, s in reversed(list(zip(ids, scores)))}
+    used: set[int] = set()
+    spans: list[Span] = []
+    for pos in np.argsort(-scores, kind="stable"):
+        sid, score = int(ids[pos]), float(scores[pos])
+        if sid in used:
+            continue
+        first = last = sid
+        total = int(chars[sid])
+        while last - first + 1 < MAX_RUN:
+            for cand in (last + 1, first - 1):
+                candidate = cand in score_of and cand not in used and paragraph_of[cand] == paragraph_of[sid]
+                if candidate and score_of[cand] >= score - MERGE_MARGIN and total + int(chars[cand]) <= MAX_QUOTE_CHARS:
+                    total += int(chars[cand])
+                    first, last = min(first, cand), max(last, cand)
+                    break
+            else:
+                break
+        used.update(range(first, last + 1))
+        spans.append(Span(first, last, score))
+        if len(spans) == k:
+            break
+    return spans
+
+
+def test_composing_from_the_batch_ranking_equals_the_plain_rule() -> None:
+    """The engine's path (one ranking for the batch, neighbours by position) and `compose`."""
+    rng = np.random.default_rng(3)
+    paragraph_of = np.repeat(np.arange(40), 5)  # 200 sentences, five per paragraph
+    chars = rng.integers(20, 300, size=200)
+    counts = [0, 1, 2, 30, 60, 120]
+    ids = np.concatenate([np.sort(rng.choice(200, n, replace=False)) for n in counts]).astype(np.int64)
+    paragraph_level = rng.normal(size=40)  # sentences of a paragraph score alike, so runs merge
+    scores = np.round(paragraph_level[paragraph_of[ids]] + rng.normal(scale=0.15, size=len(ids)), 1).astype(np.float32)  # ties too
+    offsets = np.cumsum([0, *counts])
+    ranked = ranked_rows(scores, offsets)
+    assert best_rows(scores, offsets, ranked)[0].tolist() == best_rows(scores, offsets)[0].tolist()
+    merged = 0
+    for q in range(len(counts)):
+        start, end = offsets[q], offsets[q + 1]
+        for k in (1, 3, 5):
+            alone = compose(ids[start:end], scores[start:end], paragraph_of, chars, k)
+            batched = compose_ranked(
+                ids[start:end].tolist(), scores[start:end].tolist(), [r - start for r in ranked[start:end]], paragraph_of, chars, k
+            )
+            assert batched == alone == compose_plainly(ids[start:end], scores[start:end], paragraph_of, chars, k)
+            merged += sum(span.last > span.first for span in batched)
+    assert merged > 5  # the data exercises merging, not only single sentences
 
 
 def test_bm25_for_many_queries_equals_bm25s_one_query_at_a_time() -> None:
