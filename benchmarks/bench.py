@@ -35,6 +35,7 @@ import faiss  # noqa: E402
 
 from index import Engine, EngineConfig, build_index  # noqa: E402
 from index.batching import MicroBatcher  # noqa: E402
+from index.build import BuildReport  # noqa: E402
 from index.embedding import Embedder  # noqa: E402
 from index.qa import load_qa_set  # noqa: E402
 from index.runtime import RUNTIMES, load_embedder  # noqa: E402
@@ -132,6 +133,28 @@ def warm_up(embedder: Embedder, batches: list[list[str]]) -> None:
         embedder.embed(batch, batch_size=len(batch))
 
 
+def build_and_raw_rates(config: EngineConfig, embedder: Embedder, texts: list[str]) -> tuple[BuildReport, float, float]:
+    """A full build (fresh index, empty embedding cache) and the model alone on the same texts:
+    the build, its texts embedded per second, and the raw rate.
+
+    A build under a minute is timed three times against three raw runs, alternating, and the
+    medians are kept: half-second figures (the bundled story) moved by 20% from run to run. The
+    last build stays in `config.index_dir`.
+    """
+    build_rates, raw_rates = [], []
+    for attempt in range(3):
+        if attempt:
+            shutil.rmtree(config.index_dir)
+        report = build_index(config, embedder)
+        build_rates.append(report.embedded / report.seconds)
+        started = time.perf_counter()
+        embedder.embed(texts, batch_size=config.batch_size)
+        raw_rates.append(len(texts) / (time.perf_counter() - started))
+        if report.seconds > 60:
+            break
+    return report, float(np.median(build_rates)), float(np.median(raw_rates))
+
+
 def write_squad_corpus(data: Path, folder: Path) -> list[str]:
     """All squad1 stories (dev and test) as corpus files; returns their questions."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -150,18 +173,14 @@ def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: Embed
     try:
         shutil.copytree(corpus, work / "corpus")
         config = replace(base, corpus_dir=work / "corpus", index_dir=work / ".storybot" / "index")
-        report = build_index(config, embedder)
-        texts_rate = report.embedded / report.seconds
-        row(label, "index build (s)", f"{report.seconds:.2f}")
-        row(label, "texts embedded per second (build)", f"{texts_rate:.0f}")
         from index.build import prepare
         from index.corpus import load_corpus
 
         prepared = prepare(load_corpus(config.corpus_dir))
         texts = list(dict.fromkeys(prepared.sentence_texts + prepared.paragraph_texts))
-        started = time.perf_counter()
-        embedder.embed(texts, batch_size=config.batch_size)
-        raw = len(texts) / (time.perf_counter() - started)
+        report, texts_rate, raw = build_and_raw_rates(config, embedder, texts)
+        row(label, "index build (s)", f"{report.embedded / texts_rate:.2f}")
+        row(label, "texts embedded per second (build)", f"{texts_rate:.0f}")
         row(label, "raw model rate on the same texts (/s)", f"{raw:.0f}")
         row(label, "build rate / raw rate", f"{texts_rate / raw:.2f}", "≥ 0.80")
         row(label, "sentences", f"{report.sentences}")
