@@ -124,7 +124,6 @@ class OnnxEmbedder(Embedder):
         self.model_id = record.model_id
         self.dimension = record.dimension
         self.folder = folder
-        self._inputs = record.inputs
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         if record.max_length is not None:
             self._tokenizer.enable_truncation(record.max_length)
@@ -134,6 +133,12 @@ class OnnxEmbedder(Embedder):
         self._pad_values = {"input_ids": record.pad_id, "attention_mask": 0, "token_type_ids": record.pad_type_id}
         self._pad_left = record.padding_side == "left"
         self._session = onnx_cpu_session(str(folder / GRAPH))
+        # The export drops an input the model never reads (token_type_ids for DistilBERT or
+        # MPNet given a tokenizer that makes them); feed exactly what the graph takes.
+        wanted = [i.name for i in self._session.get_inputs()]
+        if unknown := [name for name in wanted if name not in record.inputs]:
+            raise ValueError(f"the graph takes inputs the tokenizer does not make: {unknown}")
+        self._inputs = tuple(wanted)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))

@@ -7,10 +7,11 @@ those operators on it, and spreads the tokens back out to (batch × longest) onl
 tokens meet each other: inside attention (ONNX Runtime's MultiHeadAttention with a key padding
 mask) and at pooling. The graph's inputs and outputs stay as they were.
 
-It knows the graph ONNX Runtime's fusion makes of a BERT-like encoder: one
-EmbedLayerNormalization, then Attention, MatMul, SkipLayerNormalization and GELU nodes. For any
-other graph `pack_tokens` returns None, and the caller keeps a rewrite only if it still gives the
-model's vectors.
+It knows the graph ONNX Runtime's fusion makes of a BERT-like encoder (BERT, DistilBERT,
+RoBERTa and their kin): an embedding layer, then Attention, MatMul, SkipLayerNormalization and
+GELU nodes. Packing starts at the tensor the first Attention reads. For any other graph
+`pack_tokens` returns None, and the caller keeps a rewrite only if it still gives the model's
+vectors.
 """
 
 from __future__ import annotations
@@ -36,12 +37,17 @@ def pack_tokens(model: Any) -> Any | None:
     if MASK_INPUT not in {i.name for i in graph.input}:
         return None
     nodes = list(graph.node)
-    embeddings = [i for i, n in enumerate(nodes) if n.op_type == "EmbedLayerNormalization" and n.domain == "com.microsoft"]
-    if len(embeddings) != 1 or len(nodes[embeddings[0]].output) < 2:
-        return None
-    embedding = embeddings[0]
     constants = {i.name: tuple(int(d) for d in i.dims) for i in graph.initializer}
-    region = _token_region(nodes, embedding, constants)
+    attention = [n for n in nodes if n.op_type == "Attention" and n.domain == "com.microsoft"]
+    weights = constants.get(attention[0].input[1]) if attention and len(attention[0].input) > 1 else None
+    if weights is None or len(weights) != 2:
+        return None
+    hidden = attention[0].input[0]  # the embedding layer's output: where packing starts
+    producers = [i for i, n in enumerate(nodes) if hidden in n.output]
+    if len(producers) != 1 or nodes[producers[0]].output[0] != hidden:
+        return None
+    embedding = producers[0]
+    region = _token_region(nodes, hidden, weights[0], attention[0].input[3] if len(attention[0].input) > 3 else "", constants)
     if region is None or region.tensors & {o.name for o in graph.output}:
         return None
 
@@ -52,7 +58,6 @@ def pack_tokens(model: Any) -> Any | None:
     for i, node in enumerate(nodes):
         node = _copy(node)
         if i == embedding:
-            hidden = node.output[0]
             node.output[0] = build.name("embedded")
             rewritten += [node, *build.pack(node.output[0], hidden, region.widths[hidden])]
         elif i in region.attention:
@@ -89,7 +94,7 @@ class _Region:
         self.attention: set[int] = set()
 
 
-def _token_region(nodes: list[Any], embedding: int, constants: dict[str, tuple[int, ...]]) -> _Region | None:
+def _token_region(nodes: list[Any], hidden: str, width: int, mask_index: str, constants: dict[str, tuple[int, ...]]) -> _Region | None:
     """Follow the embedding layer's output through per-token operators; None at anything unknown.
 
     A consumer of another kind (pooling) ends the region: it gets the tensor padded again.
@@ -98,12 +103,8 @@ def _token_region(nodes: list[Any], embedding: int, constants: dict[str, tuple[i
     for i, node in enumerate(nodes):
         for name in node.input:
             consumers.setdefault(name, []).append(i)
-    gamma = constants.get(nodes[embedding].input[5]) if len(nodes[embedding].input) > 5 else None
-    if gamma is None or len(gamma) != 1:
-        return None
-    mask_index = nodes[embedding].output[1]
     region = _Region()
-    frontier = [(nodes[embedding].output[0], gamma[0])]
+    frontier = [(hidden, width)]
     while frontier:
         name, width = frontier.pop()
         if name in region.tensors:

@@ -152,6 +152,44 @@ def test_first_start_exports_then_later_starts_reuse(tmp_path: Path, monkeypatch
     assert isinstance(open_export(cache, first.model_id), OnnxEmbedder)
 
 
+def small_random_model(folder: Path, architecture: str) -> Path:
+    """A two-layer sentence-transformers model of another architecture, made offline from a
+    config (random weights) with the bundled model's tokenizer, which makes token_type_ids."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:  # releases before the modules moved
+        from sentence_transformers.models import Pooling, Transformer
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_path()))
+    sizes = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128}
+    extra = {"roberta": {"pad_token_id": 0, "type_vocab_size": 1}, "distilbert": {"dim": 64, "n_layers": 2, "n_heads": 4, "hidden_dim": 128}}
+    config = AutoConfig.for_model(architecture, vocab_size=tokenizer.vocab_size, max_position_embeddings=300, **sizes, **extra.get(architecture, {}))
+    AutoModel.from_config(config).save_pretrained(folder / "hf")
+    tokenizer.save_pretrained(folder / "hf")
+    model = SentenceTransformer(modules=[Transformer(str(folder / "hf"), max_seq_length=128), Pooling(64)], device="cpu")
+    model.save(str(folder / "st"))
+    return folder / "st"
+
+
+@pytest.mark.parametrize(("architecture", "padding_free"), [("bert", True), ("roberta", True), ("distilbert", True), ("mpnet", False)])
+def test_other_architectures_export_with_the_models_vectors(architecture: str, padding_free: bool, tmp_path: Path) -> None:
+    """A self-hoster may name any model: the copy must give its vectors, padding-free where the
+    rewrite knows the fused graph (MPNet's relative attention is not fused, so it is not)."""
+    import onnx
+
+    source = SentenceTransformerEmbedder(str(small_random_model(tmp_path, architecture)), "cpu")
+    fast = export(source, tmp_path / "models")
+    texts = [*TEXTS, *(f"{text} and more ({n})" for n in range(3) for text in TEXTS)]
+    assert np.abs(fast.embed(texts, batch_size=len(texts)) - source.embed(texts, batch_size=len(texts))).max() < 1e-5
+    operators = {node.op_type for node in onnx.load(str(fast.folder / GRAPH)).graph.node}
+    assert ("NonZero" in operators) == padding_free
+
+
 @pytest.fixture(scope="module")
 def prompted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled model told to prefix every text with a prompt, which the export does not carry."""

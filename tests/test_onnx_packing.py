@@ -20,8 +20,11 @@ from index.onnx_packing import pack_tokens
 HIDDEN, HEADS, FEED, VOCAB, POSITIONS = 8, 2, 16, 30, 12
 
 
-def encoder(*, layers: int = 2, pooling: str = "mean", attention_attributes: dict[str, Any] | None = None) -> onnx.ModelProto:
-    """A fused BERT-like encoder: EmbedLayerNormalization, then Attention, MatMul,
+def encoder(
+    *, layers: int = 2, pooling: str = "mean", embedding: str = "fused", attention_attributes: dict[str, Any] | None = None
+) -> onnx.ModelProto:
+    """A fused BERT-like encoder: an embedding layer (EmbedLayerNormalization as for BERT, or
+    Gathers, Adds and a LayerNormalization as for RoBERTa), then Attention, MatMul,
     SkipLayerNormalization and BiasGelu per layer, then pooling over the mask."""
     rng = np.random.default_rng(7)
     weights: list[onnx.TensorProto] = []
@@ -34,15 +37,32 @@ def encoder(*, layers: int = 2, pooling: str = "mean", attention_attributes: dic
         helper.make_node("Cast", ["input_ids"], ["ids32"], to=TensorProto.INT32),
         helper.make_node("Cast", ["token_type_ids"], ["types32"], to=TensorProto.INT32),
         helper.make_node("Cast", ["attention_mask"], ["mask32"], to=TensorProto.INT32),
-        helper.make_node(
+    ]
+    word, position, segment = weight("word", VOCAB, HIDDEN), weight("position", POSITIONS, HIDDEN), weight("segment", 2, HIDDEN)
+    gamma, beta = weight("embed_gamma", HIDDEN), weight("embed_beta", HIDDEN)
+    if embedding == "fused":
+        nodes.append(helper.make_node(
             "EmbedLayerNormalization",
-            ["ids32", "types32", weight("word", VOCAB, HIDDEN), weight("position", POSITIONS, HIDDEN), weight("segment", 2, HIDDEN),
-             weight("embed_gamma", HIDDEN), weight("embed_beta", HIDDEN), "mask32"],
+            ["ids32", "types32", word, position, segment, gamma, beta, "mask32"],
             ["hidden0", "mask_index"],
             domain="com.microsoft",
             epsilon=1e-12,
-        ),
-    ]
+        ))
+    else:
+        weights.append(numpy_helper.from_array(np.array([1], np.int64), "axis1_"))
+        nodes += [
+            helper.make_node("Shape", ["input_ids"], ["ids_shape"]),
+            helper.make_node("Gather", ["ids_shape", "one"], ["tokens"], axis=0),
+            helper.make_node("Range", ["zero", "tokens", "one"], ["positions"]),
+            helper.make_node("Gather", [word, "input_ids"], ["words"]),
+            helper.make_node("Gather", [segment, "token_type_ids"], ["segments"]),
+            helper.make_node("Gather", [position, "positions"], ["placed"]),
+            helper.make_node("Add", ["words", "segments"], ["summed0"]),
+            helper.make_node("Add", ["summed0", "placed"], ["summed1"]),
+            helper.make_node("LayerNormalization", ["summed1", gamma, beta], ["hidden0"], axis=-1, epsilon=1e-12),
+            helper.make_node("ReduceSum", ["mask32", "axis1_"], ["mask_index"], keepdims=0),
+        ]
+        weights += [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(0, np.int64), "zero")]
     hidden = "hidden0"
     for layer in range(layers):
         nodes += [
@@ -136,7 +156,7 @@ def test_attention_with_settings_it_does_not_carry_is_left_alone() -> None:
     assert pack_tokens(encoder(attention_attributes={"unidirectional": 1})) is None
 
 
-def test_a_graph_without_an_attention_mask_or_embedding_layer_is_left_alone() -> None:
+def test_a_graph_without_an_attention_mask_input_or_fused_attention_is_left_alone() -> None:
     model = encoder()
     renamed = onnx.ModelProto()
     renamed.CopyFrom(model)
@@ -145,9 +165,20 @@ def test_a_graph_without_an_attention_mask_or_embedding_layer_is_left_alone() ->
     unfused = onnx.ModelProto()
     unfused.CopyFrom(model)
     for node in unfused.graph.node:
-        if node.op_type == "EmbedLayerNormalization":
+        if node.op_type == "Attention":
             node.op_type = "SomethingElse"
     assert pack_tokens(unfused) is None
+
+
+def test_packing_starts_after_whatever_embedding_layer_feeds_attention() -> None:
+    """RoBERTa's fused graph has no EmbedLayerNormalization: its embeddings end in a plain
+    LayerNormalization, and its attention mask comes from a ReduceSum of the mask."""
+    model = encoder(embedding="plain")
+    assert "EmbedLayerNormalization" not in {n.op_type for n in model.graph.node}
+    packed = pack_tokens(model)
+    assert packed is not None
+    for lengths in ([5, 2, 12, 1, 7], [3]):
+        assert np.abs(run(packed, lengths) - run(model, lengths)).max() < 1e-5
 
 
 def test_a_per_token_operator_with_an_unexpected_operand_is_left_alone() -> None:
