@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.embedding import Embedder
+from index.onnx_packing import SKIP_NORM_FUSION
 from index.threads import onnx_cpu_session
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class OnnxEmbedder(Embedder):
         self._tokenizer.no_padding()  # each chunk is padded to its own longest text below
         self._pad_values = {"input_ids": record.pad_id, "attention_mask": 0, "token_type_ids": record.pad_type_id}
         self._pad_left = record.padding_side == "left"
-        self._session = onnx_cpu_session(str(folder / GRAPH))
+        self._session = onnx_cpu_session(str(folder / GRAPH), disabled_optimizers=[SKIP_NORM_FUSION])
         # The export drops an input the model never reads (token_type_ids for DistilBERT or
         # MPNet given a tokenizer that makes them); feed exactly what the graph takes.
         wanted = [i.name for i in self._session.get_inputs()]

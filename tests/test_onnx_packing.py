@@ -149,6 +149,7 @@ def test_the_packed_graph_keeps_inputs_and_outputs_and_drops_unused_weights() ->
     assert all(i.name in used for i in packed.graph.initializer)  # Attention's joined Q|K|V weights are gone
     operators = [n.op_type for n in packed.graph.node]
     assert operators.count("MultiHeadAttention") == 2 and "Attention" not in operators
+    assert operators.count("LayerNormalization") == 4 and "SkipLayerNormalization" not in operators
     assert len({n.name for n in packed.graph.node if n.name}) == len([n for n in packed.graph.node if n.name])
 
 
