@@ -31,7 +31,7 @@ def onnx_cpu_session(model: str | bytes, *, disabled_optimizers: Sequence[str] =
     Workers spin between the operators of a run, which saves waking them for each one, but
     idle workers that went on spinning would steal the cores retrieval's numpy products run on
     next. A burst of 64 questions: spinning only within runs and the padding-free graph's own
-    layer norms (`index/onnx_packing.py`) took 12.4 ± 3.1 ms off 255 ms, interleaved.
+    layer norms (`index/onnx_packing.py`) took 15.0 ± 3.0 ms off 280 ms, interleaved.
     """
     import onnxruntime
 
