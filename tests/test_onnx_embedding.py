@@ -76,6 +76,7 @@ def test_the_bundled_models_graph_is_fused_and_padding_free(model_cache: Path, e
 def test_export_traces_eager_attention_and_puts_the_models_back(embedder: SentenceTransformerEmbedder) -> None:
     transformer = embedder._model[0].auto_model
     before = transformer.config._attn_implementation
+    assert before != "eager"  # else the switch below is not exercised
     with _eager_attention(transformer):
         assert transformer.config._attn_implementation == "eager"
     assert transformer.config._attn_implementation == before
