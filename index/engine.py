@@ -19,6 +19,7 @@ from index.config import EngineConfig
 from index.corpus import Corpus, load_corpus
 from index.embedding import Embedder, resolve_model
 from index.errors import CorpusError, IndexMissingError, QuestionError
+from index.memory import keep_freed_memory_for_reuse
 from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features, ranked_rows
 from index.runtime import load_embedder
 from index.scorer import Scorer, load_scorer
@@ -50,6 +51,7 @@ class Engine:
 
     def __init__(self, config: EngineConfig, embedder: Embedder, data: IndexData, scorer: Scorer | None = None) -> None:
         keep_numpy_blas_single_threaded()
+        keep_freed_memory_for_reuse()
         self.config = config
         self.embedder = embedder
         self.data = data
