@@ -6,7 +6,7 @@ well (the answer runs across both); later quotes are the next best sentences els
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,21 +40,24 @@ def compose(
     place = np.empty(len(ids), np.int64)
     place[by_id] = np.arange(len(ids))
     ranked = place[np.argsort(-scores, kind="stable")]
-    return compose_ranked(ids[by_id].tolist(), scores[by_id].tolist(), ranked.tolist(), paragraph_of, sentence_chars, k)
+    ids = ids[by_id]
+    return compose_ranked(ids.tolist(), scores[by_id].tolist(), ranked.tolist(), paragraph_of[ids].tolist(), sentence_chars[ids].tolist(), k)
 
 
 def compose_ranked(
-    ids: list[int],
-    scores: list[float],
+    ids: Sequence[int],
+    scores: Sequence[float],
     ranked: Iterable[int],
-    paragraph_of: np.ndarray,
-    sentence_chars: np.ndarray,
+    paragraphs: Sequence[int],
+    chars: Sequence[int],
     k: int,
 ) -> list[Span]:
-    """`compose` for candidates already in ascending id order, given their positions best first.
+    """`compose` for candidates already in ascending id order, given their positions best first
+    and each one's paragraph and length (plain lists: this loop is per question, in Python).
 
-    The engine has both for a whole batch at once; a sentence's neighbours among the candidates
-    are then simply the adjacent positions, and only the few best candidates are ever looked at.
+    The engine has all of these for a whole batch at once; a sentence's neighbours among the
+    candidates are then simply the adjacent positions, and only the few best candidates are
+    ever looked at.
     """
     used: set[int] = set()
     spans: list[Span] = []
@@ -63,19 +66,19 @@ def compose_ranked(
         if sid in used:
             continue
         score = scores[pos]
-        paragraph = paragraph_of[sid]
+        paragraph = paragraphs[pos]
         first_pos = last_pos = pos
-        chars = int(sentence_chars[sid])
+        total = chars[pos]
         while last_pos - first_pos + 1 < MAX_RUN:
             grown = False
             for at, step in ((last_pos + 1, 1), (first_pos - 1, -1)):
                 if not 0 <= at < len(ids):
                     continue
                 cand = ids[at]
-                if cand != ids[at - step] + step or cand in used or paragraph_of[cand] != paragraph:
+                if cand != ids[at - step] + step or cand in used or paragraphs[at] != paragraph:
                     continue
-                if scores[at] >= score - MERGE_MARGIN and chars + int(sentence_chars[cand]) <= MAX_QUOTE_CHARS:
-                    chars += int(sentence_chars[cand])
+                if scores[at] >= score - MERGE_MARGIN and total + chars[at] <= MAX_QUOTE_CHARS:
+                    total += chars[at]
                     first_pos, last_pos = min(first_pos, at), max(last_pos, at)
                     grown = True
                     break

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from index.build import BuildReport, build_in_memory, build_index
-from index.compose import compose_ranked
+from index.compose import Span, compose_ranked
 from index.config import EngineConfig
 from index.corpus import Corpus, load_corpus
 from index.embedding import Embedder, resolve_model
@@ -163,22 +163,40 @@ class Engine:
         top_evidence = np.zeros((len(top), len(EVIDENCE)), np.float32)
         top_evidence[top >= 0] = self.retriever.evidence(batch, top[top >= 0])
         confidences = self.scorer.confidences(confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level))
-        answers = []
         ids, score_list, order, offsets = batch.ids.tolist(), scores.tolist(), ranked.tolist(), batch.offsets.tolist()
-        for q, (_, question, _) in enumerate(asked):
+        paragraphs = self.retriever.paragraph_of[batch.ids].tolist()
+        chars = self._sentence_chars[batch.ids].tolist()
+        spans = []
+        for q in range(len(asked)):
             start, end = offsets[q], offsets[q + 1]
-            confidence = float(confidences[q]) if top[q] >= 0 else 0.0
             best_first = (row - start for row in order[start:end])
-            spans = compose_ranked(ids[start:end], score_list[start:end], best_first, self.retriever.paragraph_of, self._sentence_chars, max(1, k))
-            quotes = tuple(self._quote(span.first, span.last, span.score) for span in spans)
-            answers.append(Answer(question, quotes, confidence, self.scorer.threshold, self.corpus_hash, time.perf_counter() - started))
-        return answers
+            spans.append(
+                compose_ranked(ids[start:end], score_list[start:end], best_first, paragraphs[start:end], chars[start:end], max(1, k))
+            )
+        quotes = iter(self._quotes([span for question in spans for span in question]))
+        return [
+            Answer(
+                question,
+                tuple(next(quotes) for _ in question_spans),
+                float(confidences[q]) if top[q] >= 0 else 0.0,
+                self.scorer.threshold,
+                self.corpus_hash,
+                time.perf_counter() - started,
+            )
+            for q, ((_, question, _), question_spans) in enumerate(zip(asked, spans))
+        ]
 
-    def _quote(self, first: int, last: int, score: float) -> Quote:
-        story_i, para, start, _ = self.data.sentences[first].tolist()
-        end = int(self.data.sentences[last, 3])
-        story = self.data.stories[story_i]
-        return Quote(story.paragraphs[para][start:end], story.title, story.file, para + 1, start, end, score, story.source)
+    def _quotes(self, spans: list[Span]) -> list[Quote]:
+        """Each span's text and citation, its sentences' positions looked up for all spans at once."""
+        if not spans:
+            return []
+        firsts = self.data.sentences[[span.first for span in spans]].tolist()
+        ends = self.data.sentences[[span.last for span in spans], 3].tolist()
+        quotes = []
+        for span, (story_i, para, start, _), end in zip(spans, firsts, ends):
+            story = self.data.stories[story_i]
+            quotes.append(Quote(story.paragraphs[para][start:end], story.title, story.file, para + 1, start, end, span.score, story.source))
+        return quotes
 
     # -- looking things up ---------------------------------------------------------------
 

@@ -159,7 +159,7 @@ class Retriever:
         self._story_terms = _Entries(story_incidence)
         self._vectors = _vector_view(data.sentence_vectors)
         exact = index_kind(data.sentence_vectors) == "flat"
-        self._dense_search = DenseSearch(self._vectors) if exact and self._vectors is not None else None
+        self._dense_search = DenseSearch(self._vectors, data.paragraph_vectors) if exact and self._vectors is not None else None
 
     def sentence_text(self, i: int) -> str:
         story, para, start, end = (int(x) for x in self.data.sentences[i])
@@ -212,12 +212,13 @@ class Retriever:
         lexical = (asked @ self._lexical_t).toarray()
         bm25_all, para_bm25_all = lexical[:, :size], lexical[:, size:]
         coverage = (weighted @ self._coverage_t).toarray()
-        dense_all, dense_best = self._dense_search.scores_and_best(qvecs, CANDIDATES_PER_SIDE) if self._dense_search else (None, None)
+        hits = self._dense_search.search(qvecs, CANDIDATES_PER_SIDE) if self._dense_search else None
+        dense_all, dense_best = (hits.scores, hits.best) if hits else (None, None)
         qidx, ids = self._candidate_ids(qvecs, dense_best, bm25_all)
         para_ids = self.paragraph_of[ids]
         dense = self._dense(dense_all, qvecs, qidx, ids)
         neighbours = self._neighbour_dense(dense_all, qvecs, qidx, ids)
-        dense_para = (qvecs @ self.data.paragraph_vectors.T)[qidx, para_ids]
+        dense_para = (hits.paragraph_scores if hits else qvecs @ self.data.paragraph_vectors.T)[qidx, para_ids]
         bm25 = bm25_all[qidx, ids]
         bm25_max = bm25_all.max(axis=1)[qidx]
         para_bm25 = para_bm25_all[qidx, para_ids]

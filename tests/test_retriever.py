@@ -234,8 +234,9 @@ def test_composing_from_the_batch_ranking_equals_the_plain_rule() -> None:
         start, end = offsets[q], offsets[q + 1]
         for k in (1, 3, 5):
             alone = compose(ids[start:end], scores[start:end], paragraph_of, chars, k)
+            own = ids[start:end]
             batched = compose_ranked(
-                ids[start:end].tolist(), scores[start:end].tolist(), [r - start for r in ranked[start:end]], paragraph_of, chars, k
+                own.tolist(), scores[start:end].tolist(), [r - start for r in ranked[start:end]], paragraph_of[own].tolist(), chars[own].tolist(), k
             )
             assert batched == alone == compose_plainly(ids[start:end], scores[start:end], paragraph_of, chars, k)
             merged += sum(span.last > span.first for span in batched)
