@@ -19,7 +19,7 @@ from index.config import EngineConfig
 from index.corpus import Corpus, load_corpus
 from index.embedding import Embedder, resolve_model
 from index.errors import CorpusError, IndexMissingError, QuestionError
-from index.memory import keep_freed_memory_for_reuse
+from index.memory import keep_freed_memory_for_reuse, keep_loaded_objects_out_of_full_collections
 from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features, ranked_rows
 from index.runtime import load_embedder
 from index.scorer import Scorer, load_scorer
@@ -59,6 +59,7 @@ class Engine:
         self.retriever = Retriever(data)
         self._stories_by_file = {s.file: (i, s) for i, s in enumerate(data.stories)}
         self._sentence_chars = (data.sentences[:, 3] - data.sentences[:, 2]).astype(np.int64)
+        keep_loaded_objects_out_of_full_collections()
 
     # -- opening -------------------------------------------------------------------------
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from index import memory
+from index.corpus import load_corpus
+from index.embedding import Embedder
+from index.engine import Engine
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -59,3 +64,11 @@ def test_leaves_malloc_alone_when_the_environment_tunes_it(monkeypatch: pytest.M
         assert memory.keep_freed_memory_for_reuse() is False
     finally:
         memory.keep_freed_memory_for_reuse.cache_clear()
+
+
+
+def test_an_opened_engine_leaves_full_collections_little_to_walk(small_corpus: Path, hash_embedder: Embedder) -> None:
+    walked_before = len(gc.get_objects())
+    Engine.from_corpus(load_corpus(small_corpus), hash_embedder)
+    assert gc.get_freeze_count() > 0
+    assert len(gc.get_objects()) < max(1000, walked_before // 10)
