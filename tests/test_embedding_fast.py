@@ -63,7 +63,8 @@ def test_falls_back_to_encode_when_the_direct_path_differs_or_fails(embedder: Se
 
 
 def test_loading_leaves_the_collector_as_it_found_it(embedder: SentenceTransformerEmbedder) -> None:
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()  # an engine freezes what it loaded; loading a model does not
     gc.disable()
     try:
         with _gc_paused():
@@ -73,7 +74,7 @@ def test_loading_leaves_the_collector_as_it_found_it(embedder: SentenceTransform
         gc.enable()
     with _gc_paused():
         assert not gc.isenabled()
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
 
 
 def test_the_exit_hook_still_finalizes_garbage_cycles() -> None:
