@@ -57,8 +57,8 @@ class DenseSearch:
 
 
 def _session_over(vectors: np.ndarray, paragraphs: np.ndarray) -> tuple[Any, dict[str, Any]]:
-    """A three-node graph (a Gemm per matrix, stored untransposed, and a TopK), and the matrices
-    bound once without a copy."""
+    """A three-node graph (a Gemm per matrix, which it reads row by row as stored, and a TopK),
+    and the matrices bound once without a copy."""
     import onnxruntime
     from onnx import TensorProto, helper
 
