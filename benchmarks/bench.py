@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import json
 import os
 import resource
@@ -35,10 +36,11 @@ import faiss  # noqa: E402
 
 from index import Engine, EngineConfig, build_index  # noqa: E402
 from index.batching import MicroBatcher  # noqa: E402
-from index.build import BuildReport  # noqa: E402
-from index.embedding import Embedder  # noqa: E402
-from index.qa import load_qa_set  # noqa: E402
-from index.runtime import RUNTIMES, load_embedder  # noqa: E402
+from index.embedding.embedder import Embedder  # noqa: E402
+from index.embedding.runtime import RUNTIMES, load_embedder  # noqa: E402
+from index.quality.qa import load_qa_set  # noqa: E402
+from index.store.build import BuildReport  # noqa: E402
+from index.tuning import TUNING_VARIABLES, freeze_loaded_objects, tune_process  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []
 
@@ -173,8 +175,8 @@ def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: Embed
     try:
         shutil.copytree(corpus, work / "corpus")
         config = replace(base, corpus_dir=work / "corpus", index_dir=work / ".storybot" / "index")
-        from index.build import prepare
-        from index.corpus import load_corpus
+        from index.corpus.stories import load_corpus
+        from index.store.build import prepare
 
         prepared = prepare(load_corpus(config.corpus_dir))
         texts = list(dict.fromkeys(prepared.sentence_texts + prepared.paragraph_texts))
@@ -200,6 +202,9 @@ def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: Embed
         row(label, "  rebuild minus story embedding (s)", f"{inc_seconds - story_embed:.2f}", "≤ 5" if "rebuild" in targets else "")
 
         engine = Engine.open(config, build="never", embedder=embedder)
+        walked = len(gc.get_objects())
+        freeze_loaded_objects()
+        row(label, "objects a full collection walks, before → after freeze", f"{walked} → {len(gc.get_objects())}")
         p50, p95, p99 = percentiles(warm_latency(engine, questions[:200], rounds=max(1, 400 // len(questions[:200]))))
         row(label, "warm latency p50 (ms)", f"{p50:.1f}", targets.get("p50", ""))
         row(label, "warm latency p95 (ms)", f"{p95:.1f}")
@@ -224,7 +229,7 @@ def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: Embed
 SCALE_CHILD = r"""
 import json, sys, time
 import numpy as np, faiss
-from index.vectors import prepare_for_search
+from index.store.vectors import prepare_for_search
 index = faiss.read_index(sys.argv[1])
 prepare_for_search(index)
 queries = np.load(sys.argv[2])
@@ -239,7 +244,7 @@ print(json.dumps({"p50_ms": float(np.median(times) * 1000), "rss_mb": hwm_kb / 1
 
 def bench_scale(embedder: Embedder, real_texts: list[str], questions: list[str], total: int) -> None:
 
-    from index.vectors import build_vector_index
+    from index.store.vectors import build_vector_index
 
     label = f"scale {total // 1000}k"
     real = embedder.embed(real_texts, batch_size=64)
@@ -273,11 +278,20 @@ def bench_scale(embedder: Embedder, real_texts: list[str], questions: list[str],
         shutil.rmtree(work, ignore_errors=True)
 
 
+def tuning_figures() -> None:
+    """Page faults of a worker thread's repeated batch, with and without the malloc tuning."""
+    env = {k: v for k, v in os.environ.items() if k not in TUNING_VARIABLES}
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "tuning_probe.py")], capture_output=True, text=True, env=env, check=True)
+    figures = json.loads(done.stdout)
+    row("tuning", "malloc thresholds set", str(figures["malloc_tuned"]))
+    row("tuning", "page faults of a repeated 4 MB batch, untuned → tuned", f"{figures['faults_untuned']} → {figures['faults_tuned']}", "tuned ≪ untuned")
+
+
 def serving_embedder(config: EngineConfig) -> Embedder:
     """The embedder a storybot process serves with; any ONNX copy is made in a child process
     first, so this process, like a serving one, never imports PyTorch."""
     if config.runtime == "auto":
-        make = "import sys; from pathlib import Path; from index import EngineConfig; from index.runtime import load_embedder; load_embedder(EngineConfig(model_cache_dir=Path(sys.argv[1])))"
+        make = "import sys; from pathlib import Path; from index import EngineConfig; from index.embedding.runtime import load_embedder; load_embedder(EngineConfig(model_cache_dir=Path(sys.argv[1])))"
         env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
         subprocess.run([sys.executable, "-c", make, str(config.model_cache_dir)], check=True, env=env)
     return load_embedder(config)
@@ -292,7 +306,9 @@ def main() -> int:
     parser.add_argument("--skip-bundled", action="store_true")
     parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="embedding runtime, as STORYBOT_EMBEDDING_RUNTIME (default auto)")
     args = parser.parse_args()
+    tune_process()
     print(f"{'section':<14} {'figure':<46} {'value':>16}   target", flush=True)
+    tuning_figures()
     model_cache = Path(tempfile.mkdtemp(prefix="storybot-bench-models-"))
     atexit.register(shutil.rmtree, model_cache, True)
     base = EngineConfig(model_cache_dir=model_cache, runtime=args.runtime)
@@ -312,8 +328,8 @@ def main() -> int:
             bench_corpus("large (48)", Path(tmp) / "squad", questions, embedder, base, {"p50": "≤ 20", "rebuild": "≤ 5 + embedding"}, extra)
             row("large (48)", "peak RSS of this process so far (MB)", f"{peak_rss_mb():.0f}")
         if not args.skip_scale:
-            from index.build import prepare
-            from index.corpus import load_corpus
+            from index.corpus.stories import load_corpus
+            from index.store.build import prepare
 
             texts = prepare(load_corpus(Path(tmp) / "squad")).sentence_texts
             bench_scale(embedder, texts, questions, args.scale)

@@ -91,7 +91,7 @@ def index_build() -> None:
     _setup_logging(settings.log_level)
     with _errors_as_lines():
         from index import build_index
-        from index.runtime import load_embedder
+        from index.embedding.runtime import load_embedder
 
         config = settings.engine_config()
         embedder = load_embedder(config, progress=True)
@@ -128,9 +128,13 @@ def index_info_command(as_json: bool) -> None:
 
 def _open_engine(settings: Settings) -> Engine:
     from index import Engine
+    from index.tuning import freeze_loaded_objects, tune_process
 
     _setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
-    return Engine.open(settings.engine_config(), build="if-needed", progress=True)
+    tune_process()
+    engine = Engine.open(settings.engine_config(), build="if-needed", progress=True)
+    freeze_loaded_objects()
+    return engine
 
 
 def format_answer(answer: Answer) -> str:
@@ -302,10 +306,11 @@ def eval_command(*, path: Path, split: str, mode: str, limit_stories: int | None
     """
     _setup_logging("WARNING")
     with _errors_as_lines():
-        from index.embedding import SentenceTransformerEmbedder
-        from index.evaluate import evaluate, format_table, select_questions
-        from index.qa import load_qa_set
-        from index.scorer import load_scorer
+        from index.embedding.embedder import SentenceTransformerEmbedder
+        from index.quality.evaluate import evaluate, select_questions
+        from index.quality.report import format_table
+        from index.quality.qa import load_qa_set
+        from index.retrieval.scorer import load_scorer
 
         qa = select_questions(load_qa_set(path, split, limit_stories=limit_stories), max_questions)
         if qa.name.endswith("/test"):

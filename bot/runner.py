@@ -52,11 +52,19 @@ REJECTED = "Discord rejected DISCORD_TOKEN (401 Unauthorized): check the token i
 def build_bot(settings: Settings, **options: Any) -> StorybotBot:
     """The bot with its real dependencies: the engine (built first if needed) and the records."""
     from index import Engine
+    from index.tuning import freeze_loaded_objects, tune_process
 
     config = settings.engine_config()
+    tune_process()
+
+    def open_engine() -> Engine:
+        engine = Engine.open(config, build="if-needed")
+        freeze_loaded_objects()
+        return engine
+
     return StorybotBot(
         settings=settings,
-        engine_factory=lambda: Engine.open(config, build="if-needed"),
+        engine_factory=open_engine,
         records_factory=lambda: Records.from_settings(settings),
         **options,
     )

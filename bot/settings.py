@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from index.config import DEFAULT_MODEL, MAX_QUESTION_CHARS, EngineConfig
+from index.embedding.runtime import RUNTIMES
 from index.errors import StorybotError
-from index.runtime import RUNTIMES
 
 PREFIX = "STORYBOT_"
 DISCORD_API_URL = "https://discord.com/api/v10"

@@ -3,10 +3,10 @@
 No Discord here; `Engine.answer()` serves the CLI, the bot and any other front end.
 """
 
-from index.build import BuildReport, build_index
 from index.config import DEFAULT_MODEL, EngineConfig
-from index.corpus import Corpus, Story, load_corpus
+from index.corpus.stories import Corpus, Story, load_corpus
 from index.engine import Engine, check_question, index_info
+from index.store.build import BuildReport, build_index
 from index.types import Answer, IndexInfo, Quote, StorySummary
 
 __all__ = [

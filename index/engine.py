@@ -13,19 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build import BuildReport, build_in_memory, build_index
-from index.compose import Span, compose_ranked
 from index.config import EngineConfig
-from index.corpus import Corpus, load_corpus
-from index.embedding import Embedder, resolve_model
+from index.corpus.sentences import SPLITTER_VERSION
+from index.corpus.stories import Corpus, load_corpus
+from index.embedding.embedder import Embedder, resolve_model
+from index.embedding.runtime import load_embedder
 from index.errors import CorpusError, IndexMissingError, QuestionError
-from index.memory import keep_freed_memory_for_reuse, keep_loaded_objects_out_of_full_collections
-from index.retriever import EVIDENCE, Retriever, best_rows, confidence_features, ranked_rows
-from index.runtime import load_embedder
-from index.scorer import Scorer, load_scorer
-from index.sentences import SPLITTER_VERSION
-from index.store import IndexData, StoredStory, check_model, current_generation, load_generation
-from index.threads import keep_numpy_blas_single_threaded
+from index.retrieval.compose import Span, compose_ranked
+from index.retrieval.features import EVIDENCE, best_rows, confidence_features, ranked_rows
+from index.retrieval.retriever import Retriever
+from index.retrieval.scorer import Scorer, load_scorer
+from index.store.build import BuildReport, build_in_memory, build_index
+from index.store.generations import IndexData, StoredStory, check_model, current_generation, load_generation
 from index.types import Answer, IndexInfo, Quote, StorySummary
 
 log = logging.getLogger(__name__)
@@ -50,8 +49,6 @@ class Engine:
     """A loaded index with its model and scorer, ready to answer."""
 
     def __init__(self, config: EngineConfig, embedder: Embedder, data: IndexData, scorer: Scorer | None = None) -> None:
-        keep_numpy_blas_single_threaded()
-        keep_freed_memory_for_reuse()
         self.config = config
         self.embedder = embedder
         self.data = data
@@ -59,7 +56,6 @@ class Engine:
         self.retriever = Retriever(data)
         self._stories_by_file = {s.file: (i, s) for i, s in enumerate(data.stories)}
         self._sentence_chars = (data.sentences[:, 3] - data.sentences[:, 2]).astype(np.int64)
-        keep_loaded_objects_out_of_full_collections()
 
     # -- opening -------------------------------------------------------------------------
 

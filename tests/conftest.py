@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from index import Engine, EngineConfig, build_index
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding.embedder import Embedder, SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO / "corpus"

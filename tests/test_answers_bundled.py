@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from index import Engine
+from index.corpus.sentences import split_sentences
 from index.errors import QuestionError
-from index.sentences import split_sentences
 
 # question -> acceptable (paragraph, sentence index within the paragraph) for the first quote
 ANSWERABLE: dict[str, set[tuple[int, int]]] = {

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from index import EngineConfig, build_index
-from index.cache import EmbeddingCache
-from index.store import load_generation
+from index.store.embedding_cache import EmbeddingCache
+from index.store.generations import load_generation
 from tests.conftest import HashEmbedder, write_story
 
 
@@ -18,8 +18,8 @@ def config_for(corpus: Path, tmp_path: Path) -> EngineConfig:
 
 def distinct_texts(config: EngineConfig) -> int:
     """A one-sentence paragraph is the same text as its sentence: embedded once."""
-    from index.build import prepare
-    from index.corpus import load_corpus
+    from index.corpus.stories import load_corpus
+    from index.store.build import prepare
 
     prepared = prepare(load_corpus(config.corpus_dir))
     return len(set(prepared.sentence_texts + prepared.paragraph_texts))

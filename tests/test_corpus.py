@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import load_corpus, parse_story
+from index.corpus.stories import load_corpus, parse_story
 from index.errors import CorpusError
 from tests.conftest import write_story
 
@@ -82,7 +82,7 @@ def test_empty_or_missing_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_oversized_story_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("index.corpus.MAX_STORY_BYTES", 10)
+    monkeypatch.setattr("index.corpus.stories.MAX_STORY_BYTES", 10)
     write_story(tmp_path, "big.txt", "x" * 11)
     with pytest.raises(CorpusError, match=r"big\.txt: 11 bytes is larger"):
         load_corpus(tmp_path)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from index import Engine, EngineConfig, build_index
-from index.store import current_generation
+from index.store.generations import current_generation
 from tests.conftest import HashEmbedder, write_story
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ KILLED_BUILD = r"""
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-import index.store
+import index.store.build
 from index import EngineConfig, build_index
 from tests.conftest import HashEmbedder
 
@@ -34,7 +34,7 @@ class Slow(HashEmbedder):
             time.sleep(60)
         return super().embed_batch(texts)
 
-original = index.store.write_generation
+original = index.store.build.write_generation
 def slow_write(build_dir, **kwargs):
     (build_dir / "meta.json").write_bytes(b'{"stories": [')  # half a file, as a crash leaves it
     print("ready", flush=True)
@@ -42,9 +42,7 @@ def slow_write(build_dir, **kwargs):
     original(build_dir, **kwargs)
 
 if stage == "writing":
-    index.store.write_generation = slow_write
-    import index.build
-    index.build.write_generation = slow_write
+    index.store.build.write_generation = slow_write
 build_index(EngineConfig(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2])), Slow())
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.dense import DenseSearch
+from index.retrieval.dense import DenseSearch
 
 
 def unit_rows(rng: np.random.Generator, n: int, d: int = 384) -> np.ndarray:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gc
-import weakref
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from index.embedding import SentenceTransformerEmbedder, _collect_once_before_exit, _gc_paused
+from index.embedding.embedder import SentenceTransformerEmbedder, _gc_paused
 
 TEXTS = [
     "How many people did the NYPD lock up in 2016?",
@@ -75,23 +74,3 @@ def test_loading_leaves_the_collector_as_it_found_it(embedder: SentenceTransform
     with _gc_paused():
         assert not gc.isenabled()
     assert gc.isenabled() and gc.get_freeze_count() == frozen
-
-
-def test_the_exit_hook_still_finalizes_garbage_cycles() -> None:
-    class Node:
-        other: Node | None = None
-
-    finalized: list[str] = []
-    gc.disable()  # so that only the hook can free the cycle
-    try:
-        a, b = Node(), Node()
-        a.other, b.other = b, a
-        weakref.finalize(a, finalized.append, "closed")
-        del a, b
-        assert finalized == []
-        _collect_once_before_exit()
-        assert finalized == ["closed"]
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
-        gc.enable()

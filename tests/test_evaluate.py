@@ -17,25 +17,22 @@ from typing import Any
 
 import pytest
 
-from index.embedding import SentenceTransformerEmbedder
-from index.evaluate import (
-    BASELINES,
+from index.embedding.embedder import SentenceTransformerEmbedder
+from index.quality.evaluate import StoryVectorCache, evaluate, select_questions
+from index.quality.metrics import (
     Outcome,
-    StoryVectorCache,
     auroc,
     contains_answer,
-    evaluate,
-    format_table,
     hit_rank,
     judge,
     quote_holds,
     retrieval_metrics,
-    select_questions,
     spread_seconds,
     threshold_metrics,
 )
-from index.qa import QAQuestion, load_qa_set
-from index.scorer import neutral_scorer
+from index.quality.report import BASELINES, format_table
+from index.quality.qa import QAQuestion, load_qa_set
+from index.retrieval.scorer import neutral_scorer
 from index.types import Answer, Quote
 from tests.conftest import HashEmbedder
 

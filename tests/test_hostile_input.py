@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index import Corpus, Engine, Story, load_corpus
-from index.corpus import parse_story
+from index.corpus.stories import parse_story
 from index.errors import CorpusError, QuestionError
 from tests.conftest import HashEmbedder
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from index import Engine, EngineConfig
-from index.embedding import SentenceTransformerEmbedder, bundled_model_path
-from index.onnx_embedding import (
+from index.embedding.embedder import SentenceTransformerEmbedder, bundled_model_path
+from index.embedding.onnx_copy import (
     GRAPH,
     RECORD,
     UNSUPPORTED,
@@ -28,7 +28,7 @@ from index.onnx_embedding import (
     open_export,
     unsupported_reason,
 )
-from index.runtime import load_embedder
+from index.embedding.runtime import load_embedder
 from tests.conftest import REPO
 
 TEXTS = [
@@ -121,14 +121,14 @@ def test_auto_runtime_opens_the_export_without_torch(
     def no_torch(*args: object, **kwargs: object) -> None:
         raise AssertionError("the torch model was loaded although the export is there")
 
-    monkeypatch.setattr("index.runtime.SentenceTransformerEmbedder", no_torch)
+    monkeypatch.setattr("index.embedding.runtime.SentenceTransformerEmbedder", no_torch)
     assert isinstance(load_embedder(EngineConfig(model_cache_dir=model_cache)), OnnxEmbedder)
 
 
 def test_torch_runtime_and_gpu_devices_skip_the_export(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     loaded: list[tuple[str, str]] = []
     monkeypatch.setattr(
-        "index.runtime.SentenceTransformerEmbedder", lambda model, device: loaded.append((model, device)) or "torch model"
+        "index.embedding.runtime.SentenceTransformerEmbedder", lambda model, device: loaded.append((model, device)) or "torch model"
     )
     assert load_embedder(EngineConfig(model_cache_dir=model_cache, runtime="torch")) == "torch model"
     assert load_embedder(EngineConfig(model_cache_dir=model_cache, device="cuda")) == "torch model"
@@ -215,7 +215,7 @@ def test_a_model_the_export_cannot_carry_runs_on_torch_and_is_not_retried(
     def no_retry(*args: object) -> None:
         raise AssertionError("the export was tried again")
 
-    monkeypatch.setattr("index.runtime.export", no_retry)
+    monkeypatch.setattr("index.embedding.runtime.export", no_retry)
     assert isinstance(load_embedder(config), SentenceTransformerEmbedder)
 
 

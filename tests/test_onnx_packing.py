@@ -15,7 +15,7 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from index.onnx_packing import pack_tokens
+from index.embedding.onnx_packing import pack_tokens
 
 HIDDEN, HEADS, FEED, VOCAB, POSITIONS = 8, 2, 16, 30, 12
 

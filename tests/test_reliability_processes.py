@@ -24,7 +24,7 @@ import pytest
 from bot import render
 from bot.records import DB_NAME, Records
 from index import Engine, EngineConfig
-from index.store import BUILD_PREFIX, current_generation
+from index.store.generations import BUILD_PREFIX, current_generation
 from tests.conftest import REPO
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
@@ -46,12 +46,12 @@ PANDA_STORY = "---\ntitle: The city zoo welcomes a giant panda\n---\nThe city zo
 
 STALL_WRITING = """
 import sys, time
-import index.build
+import index.store.build
 def _stalled_write(build_dir, **kwargs):
     (build_dir / "meta.json").write_bytes(b'{"stories": [')  # half a file, as a crash leaves it
     print("TEST-HOOK: writing the new generation", file=sys.stderr, flush=True)
     time.sleep(600)
-index.build.write_generation = _stalled_write
+index.store.build.write_generation = _stalled_write
 """
 """Test-only fault injection, run in the child before `storybot run`: the rebuild stalls mid-write."""
 
@@ -359,13 +359,13 @@ async def test_a_rebuild_that_writes_a_broken_index_is_refused_and_the_old_one_s
     """The index files on disk are damaged while the bot serves, and the rebuild writes a damaged
     generation (a bad disk): the rebuild is refused with a reason, the bot keeps answering from
     the index it loaded, and a later rebuild heals the folder."""
-    import index.build
+    import index.store.build
     from tests.bot_fixtures import bot_settings, storybot_running
 
     fake = fake_discord
     config = own_engine_config
     settings = bot_settings(fake, tmp_path / "data", config)
-    write = index.build.write_generation
+    write = index.store.build.write_generation
 
     def damaged_write(build_dir: Path, **kwargs: Any) -> None:
         write(build_dir, **kwargs)
@@ -375,7 +375,7 @@ async def test_a_rebuild_that_writes_a_broken_index_is_refused_and_the_old_one_s
         serving = bot.engine
         _flip_byte(current_generation(config.index_dir) / "paragraphs.npy")  # the loaded index's files rot on disk
         (config.corpus_dir / "panda.txt").write_text(PANDA_STORY, encoding="utf-8")
-        monkeypatch.setattr(index.build, "write_generation", damaged_write)
+        monkeypatch.setattr(index.store.build, "write_generation", damaged_write)
         reindex = await fake.slash_command("reindex", user_id=DefaultIds.admin)
         report = await reindex.wait_followup(timeout=120)
         assert report["content"].startswith("The rebuild failed, so I keep answering from the previous index")
@@ -384,7 +384,7 @@ async def test_a_rebuild_that_writes_a_broken_index_is_refused_and_the_old_one_s
         answer = await (await fake.slash_command("ask", {"question": INSULT_Q})).final_message(timeout=10)
         assert outcome_of(answer) == "answered"
 
-        monkeypatch.setattr(index.build, "write_generation", write)
+        monkeypatch.setattr(index.store.build, "write_generation", write)
         healed = await (await fake.slash_command("reindex", user_id=DefaultIds.admin)).wait_followup(timeout=120)
         assert healed["content"].startswith("Rebuilt the index: 2 stories")
         panda = await (await fake.slash_command("ask", {"question": "What did the zoo name its panda?"})).final_message()

@@ -25,7 +25,7 @@ from bot.records import DB_NAME, Records
 from bot.service import STORY_GONE_TEXT, AskService
 from bot.settings import parse_settings
 from index import Engine, EngineConfig
-from index.build import BuildReport
+from index.store.build import BuildReport
 from index.types import Answer, Quote
 from tests.bot_fixtures import bot_settings, storybot_running
 from tests.conftest import REPO

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from index import Corpus, Engine, Story
-from index import retriever as retriever_module
-from index.compose import MAX_QUOTE_CHARS, MAX_RUN, MERGE_MARGIN, Span, compose, compose_ranked
-from index.embedding import SentenceTransformerEmbedder
-from index.lexical import BM25Index, terms
-from index.qa import QASet, load_qa_set
-from index.retriever import EVIDENCE, RANK_FEATURES, Retriever, best_rows, confidence_features, ranked_rows
-from index.vectors import all_vectors, build_vector_index, index_kind
+from index.retrieval import retriever as retriever_module
+from index.embedding.embedder import SentenceTransformerEmbedder
+from index.quality.qa import QASet, load_qa_set
+from index.retrieval.compose import MAX_QUOTE_CHARS, MAX_RUN, MERGE_MARGIN, Span, compose, compose_ranked
+from index.retrieval.features import EVIDENCE, RANK_FEATURES, best_rows, confidence_features, ranked_rows
+from index.retrieval.lexical import BM25Index, terms
+from index.retrieval.retriever import Retriever
+from index.store.vectors import all_vectors, build_vector_index, index_kind
 from tests.conftest import HashEmbedder
 
 REPO = Path(__file__).resolve().parent.parent

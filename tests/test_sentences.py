@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.sentences import split_sentences
+from index.corpus.sentences import split_sentences
 
 
 def texts(paragraph: str) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from index import Engine, EngineConfig, build_index, index_info
 from index.errors import BuildInProgressError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
-from index.store import BuildLock, current_generation, load_generation
+from index.store.generations import BuildLock, current_generation, load_generation
 from tests.conftest import HashEmbedder, write_story
 
 
@@ -93,7 +93,7 @@ def test_vectors_and_metadata_that_disagree_are_refused(config: EngineConfig, ha
     sentences = np.load(report.path / "sentences.npy")
     with (report.path / "sentences.npy").open("wb") as handle:
         np.save(handle, sentences[:-1])
-    from index.store import sha256_file
+    from index.store.generations import sha256_file
 
     manifest["files"]["sentences.npy"] = sha256_file(report.path / "sentences.npy")
     manifest_path.write_text(json.dumps(manifest))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.qa import load_qa_set
-from index.retriever import CONFIDENCE_FEATURES, RANK_FEATURES
-from index.scorer import Scorer
-from index.train import collect, confidence_inputs, fit_monotone_confidence, fit_ranker, pick_threshold, top1
+from index.quality.qa import load_qa_set
+from index.quality.train import collect, confidence_inputs, fit_monotone_confidence, fit_ranker, pick_threshold, top1
+from index.retrieval.features import CONFIDENCE_FEATURES, RANK_FEATURES
+from index.retrieval.scorer import Scorer
 from tests.conftest import HashEmbedder
 
 SUBSET = Path(__file__).resolve().parent / "data" / "qa_dev_subset"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from index import Corpus, Engine, Story
-from index.vectors import EXACT_LIMIT, all_vectors, build_vector_index, choose_kind, index_kind
+from index.store.vectors import EXACT_LIMIT, all_vectors, build_vector_index, choose_kind, index_kind
 from tests.conftest import HashEmbedder
 
 

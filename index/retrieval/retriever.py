@@ -18,22 +18,25 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from index.dense import DenseSearch
-from index.lexical import BM25Index, fold, terms, terms_of_words, words
-from index.qtypes import QType, capitalised, has_date, has_number, question_type
-from index.store import IndexData
-from index.vectors import index_kind, prepare_for_search
+from index.retrieval.dense import DenseSearch
+from index.retrieval.features import EVIDENCE, RANK_FEATURES
+from index.retrieval.lexical import BM25Index, fold, terms, terms_of_words, words
+from index.retrieval.qtypes import QType, capitalised, has_date, has_number, question_type
+from index.retrieval.sparse_ops import (
+    Entries,
+    binary,
+    gather,
+    grouping,
+    incidence,
+    neighbourhood,
+    question_matrix,
+    segment_max,
+    segment_rank,
+    with_rows,
+)
+from index.store.generations import IndexData
+from index.store.vectors import index_kind, prepare_for_search
 
-RANK_FEATURES = (
-    "dense_sent", "dense_para", "dense_neighbours", "dense_gap", "bm25_rel", "bm25_abs",
-    "bm25_para_rel", "cover_sent", "cover_para", "cover_window", "bigram_sent", "type_match",
-    "type_missing", "log_words", "dense_rr", "bm25_rr",
-)
-EVIDENCE = ("missing_para", "missing_para_count", "missing_story", "missing_entity", "missing_number")
-CONFIDENCE_FEATURES = (
-    "top_score", "margin", "dense_sent", "dense_para", "cover_sent", "cover_para", "cover_window",
-    "bm25_abs", "type_missing", *EVIDENCE, "negated", "log_terms",
-)
 _NEGATIONS = frozenset({"not", "never", "no", "none", "nor", "without", "neither", "didn't", "doesn't", "don't",
                         "isn't", "wasn't", "weren't", "aren't", "can't", "cannot", "won't", "hasn't", "haven't", "hadn't"})
 _ENTITY = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w'’-]*")
@@ -118,24 +121,24 @@ class Retriever:
         self._vocab: dict[str, int] = {}
         self._bigram_vocab: dict[tuple[str, str], int] = {}
         self._caps_vocab: dict[str, int] = {}
-        sentence_incidence = _incidence([set(t) for t in sentence_terms], self._vocab)
-        bigram_incidence = _incidence([set(zip(t, t[1:])) for t in sentence_terms], self._bigram_vocab)
+        sentence_incidence = incidence([set(t) for t in sentence_terms], self._vocab)
+        bigram_incidence = incidence([set(zip(t, t[1:])) for t in sentence_terms], self._bigram_vocab)
         caps = [capitalised(t) for t in texts]
-        caps_incidence = _incidence(caps, self._caps_vocab)
+        caps_incidence = incidence(caps, self._caps_vocab)
         self._caps_count = np.array([len(c) for c in caps], dtype=np.float32)
         self._has_number = np.array([has_number(t) for t in texts], dtype=bool)
         self._has_date = np.array([has_date(t) for t in texts], dtype=bool)
         n_paragraphs = len(paragraph_texts)
-        to_paragraph = _grouping(self.paragraph_of, n_paragraphs)
-        paragraph_incidence = _binary(to_paragraph @ sentence_incidence)
+        to_paragraph = grouping(self.paragraph_of, n_paragraphs)
+        paragraph_incidence = binary(to_paragraph @ sentence_incidence)
         story_of_paragraph = np.repeat(np.arange(len(data.stories)), paragraph_counts)
-        story_incidence = _binary(_grouping(story_of_paragraph, len(data.stories)) @ paragraph_incidence)
+        story_incidence = binary(grouping(story_of_paragraph, len(data.stories)) @ paragraph_incidence)
         same_para_prev = np.zeros(self.size, dtype=bool)
         if self.size > 1:
             same_para_prev[1:] = self.paragraph_of[1:] == self.paragraph_of[:-1]
         self.has_prev = same_para_prev
         self.has_next = np.append(same_para_prev[1:], False) if self.size else same_para_prev
-        window_incidence = _binary(_neighbourhood(self.has_prev, self.has_next) @ sentence_incidence)
+        window_incidence = binary(neighbourhood(self.has_prev, self.has_next) @ sentence_incidence)
         self.sentence_words = np.array([len(w) for w in sentence_word_lists], dtype=np.float32)
         self.bm25 = BM25Index(texts, text_terms=sentence_terms)
         self.paragraph_bm25 = BM25Index(paragraph_texts)
@@ -145,7 +148,7 @@ class Retriever:
         # terms counted once each), then coverage of sentences, windows and paragraphs (idf-weighted).
         width = max(1, len(self._vocab))  # as wide as the incidence matrices, even with no terms at all
         self._lexical_t = sparse.hstack(
-            [_with_rows(self.bm25.term_scores(self._vocab), width), _with_rows(self.paragraph_bm25.term_scores(self._vocab), width)],
+            [with_rows(self.bm25.term_scores(self._vocab), width), with_rows(self.paragraph_bm25.term_scores(self._vocab), width)],
             format="csr",
             dtype=np.float32,
         )
@@ -155,8 +158,8 @@ class Retriever:
         self._n_paragraphs = n_paragraphs
         self._bigrams_t = bigram_incidence.T.tocsr()
         self._caps_t = caps_incidence.T.tocsr()
-        self._paragraph_terms = _Entries(paragraph_incidence)  # which paragraph has which term
-        self._story_terms = _Entries(story_incidence)
+        self._paragraph_terms = Entries(paragraph_incidence)  # which paragraph has which term
+        self._story_terms = Entries(story_incidence)
         self._vectors = _vector_view(data.sentence_vectors)
         exact = index_kind(data.sentence_vectors) == "flat"
         self._dense_search = DenseSearch(self._vectors, data.paragraph_vectors) if exact and self._vectors is not None else None
@@ -206,7 +209,7 @@ class Retriever:
         idf = term_idf[term_offsets[0] : term_offsets[-1]]
         term_owner = np.repeat(np.arange(n), np.diff(term_offsets))
         known = columns >= 0
-        weighted = _question_matrix(term_owner[known], columns[known], idf[known], n, len(self._vocab))
+        weighted = question_matrix(term_owner[known], columns[known], idf[known], n, len(self._vocab))
         asked = weighted.copy()
         asked.data[:] = 1.0
         lexical = (asked @ self._lexical_t).toarray()
@@ -236,7 +239,7 @@ class Retriever:
             dense,
             dense_para,
             neighbours,
-            dense - _segment_max(dense, qidx, n)[qidx],
+            dense - segment_max(dense, qidx, n)[qidx],
             np.divide(bm25, bm25_max, out=np.zeros_like(bm25), where=bm25_max > 0),
             bm25 / idf_sum,
             np.divide(para_bm25, para_max, out=np.zeros_like(para_bm25), where=para_max > 0),
@@ -247,8 +250,8 @@ class Retriever:
             type_match * typed,
             (1.0 - type_match) * typed,
             np.log1p(self.sentence_words[ids]),
-            1.0 / (1.0 + _segment_rank(dense, qidx)),
-            1.0 / (1.0 + _segment_rank(bm25, qidx)),
+            1.0 / (1.0 + segment_rank(dense, qidx)),
+            1.0 / (1.0 + segment_rank(bm25, qidx)),
         ]).astype(np.float32)
         return np.bincount(qidx, minlength=n), ids, features
 
@@ -298,8 +301,8 @@ class Retriever:
                     owners.append(q)
                     columns.append(c)
         counts = np.array([len(q.bigrams) for q in queries], np.float32)
-        matrix = _question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._bigram_vocab))
-        hits = _gather(matrix @ self._bigrams_t, qidx, ids)
+        matrix = question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._bigram_vocab))
+        hits = gather(matrix @ self._bigrams_t, qidx, ids)
         return np.divide(hits, counts[qidx], out=np.zeros_like(hits), where=counts[qidx] > 0)
 
     def _type_match(self, queries: tuple[Query, ...], qtypes: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -317,8 +320,8 @@ class Retriever:
                         if (c := self._caps_vocab.get(word, -1)) >= 0:
                             owners.append(q)
                             columns.append(c)
-            matrix = _question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._caps_vocab))
-            overlap = _gather(matrix @ self._caps_t, qidx[named], ids[named])
+            matrix = question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._caps_vocab))
+            overlap = gather(matrix @ self._caps_t, qidx[named], ids[named])
             out[named] = self._caps_count[ids[named]] - overlap > 0
         return out
 
@@ -357,145 +360,6 @@ class Retriever:
             if query.numbers:
                 out[row, 4] = sum(1 for n in query.numbers if n not in text) / len(query.numbers)
         return out
-
-
-def ranked_rows(scores: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """All rows, question by question, each question's best first (ties in row order)."""
-    n = len(offsets) - 1
-    return np.lexsort((-scores, np.repeat(np.arange(n), np.diff(offsets))))
-
-
-def best_rows(scores: np.ndarray, offsets: np.ndarray, ranked: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per question: the row of its best candidate (the first among ties; -1 if it has none)
-    and the runner-up's score (5 below the best when there is no runner-up).
-
-    `ranked`: `ranked_rows(scores, offsets)`, when the caller has it already."""
-    n = len(offsets) - 1
-    top = np.full(n, -1, np.int64)
-    second = np.zeros(n, np.float32)
-    sizes = np.diff(offsets)
-    if len(scores) == 0:
-        return top, second
-    order = ranked if ranked is not None else ranked_rows(scores, offsets)
-    starts = offsets[:-1]
-    some, several = sizes > 0, sizes > 1
-    top[some] = order[starts[some]]
-    second[some] = scores[top[some]] - 5.0
-    second[several] = scores[order[starts[several] + 1]]
-    return top, second
-
-
-def confidence_features(
-    features: np.ndarray, scores: np.ndarray, top: np.ndarray, second: np.ndarray, top_evidence: np.ndarray, question_level: np.ndarray
-) -> np.ndarray:
-    """Pure: the confidence model's inputs per question (zeros for a question with no candidate)."""
-    out = np.zeros((len(top), len(CONFIDENCE_FEATURES)), np.float32)
-    some = top >= 0
-    if not some.any():
-        return out
-    name = RANK_FEATURES.index
-    picked = [name(n) for n in ("dense_sent", "dense_para", "cover_sent", "cover_para", "cover_window", "bm25_abs", "type_missing")]
-    best = top[some]
-    out[some] = np.column_stack([
-        scores[best], scores[best] - second[some], features[best][:, picked], top_evidence[some], question_level[some],
-    ])
-    return out
-
-
-def _incidence(rows: list[set], vocab: dict) -> sparse.csc_matrix:  # type: ignore[type-arg]
-    """A binary (rows × vocabulary) matrix, growing `vocab` as it meets new items."""
-    indptr, indices = [0], []
-    for items in rows:
-        indices.extend(vocab.setdefault(item, len(vocab)) for item in items)
-        indptr.append(len(indices))
-    data = np.ones(len(indices), np.float32)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), max(1, len(vocab)))).tocsc()
-
-
-def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
-    out = sparse.csr_matrix(matrix)
-    out.sum_duplicates()
-    out.data[:] = 1.0
-    return out
-
-
-def _with_rows(matrix: sparse.csr_matrix, rows: int) -> sparse.csr_matrix:
-    """The same matrix with empty rows added at the bottom up to `rows`."""
-    indptr = np.concatenate([matrix.indptr, np.full(rows - matrix.shape[0], matrix.indptr[-1])])
-    return sparse.csr_matrix((matrix.data, matrix.indices, indptr), shape=(rows, matrix.shape[1]))
-
-
-def _grouping(group_of: np.ndarray, groups: int) -> sparse.csr_matrix:
-    """(groups × members) 0/1 matrix: multiplying by it unions members' rows into their group's."""
-    members = len(group_of)
-    return sparse.csr_matrix((np.ones(members, np.float32), (group_of, np.arange(members))), shape=(groups, members))
-
-
-def _neighbourhood(has_prev: np.ndarray, has_next: np.ndarray) -> sparse.csr_matrix:
-    """(sentences × sentences): each sentence with its neighbours in the same paragraph."""
-    n = len(has_prev)
-    own = np.arange(n)
-    rows = np.concatenate([own, own[has_prev], own[has_next]])
-    cols = np.concatenate([own, own[has_prev] - 1, own[has_next] + 1])
-    return sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, n))
-
-
-def _question_matrix(owners: np.ndarray, columns: np.ndarray, weights: np.ndarray | None, questions: int, width: int) -> sparse.csr_matrix:
-    """(questions × width) with weights[i] at (owners[i], columns[i]); owners ascending, no repeats."""
-    data = np.ones(len(owners), np.float32) if weights is None else weights.astype(np.float32)
-    indptr = np.searchsorted(owners, np.arange(questions + 1), side="left")
-    return sparse.csr_matrix((data, columns.astype(np.int32), indptr.astype(np.int32)), shape=(questions, max(1, width)))
-
-
-def _gather(matrix: sparse.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """matrix[rows[i], cols[i]] for every i, as float32, from a (questions × rows) product.
-
-    Densified first: such a product is small (BATCH_CELLS bounds it) and a dense gather is far
-    cheaper than sampling thousands of entries out of long sparse rows.
-    """
-    return np.asarray(matrix.toarray()[rows, cols], dtype=np.float32)
-
-
-class _Entries:
-    """The stored (row, column) positions of a sparse matrix, for fast membership tests."""
-
-    def __init__(self, matrix: sparse.csr_matrix) -> None:
-        matrix = sparse.csr_matrix(matrix)
-        matrix.sort_indices()
-        self._width = int(matrix.shape[1])
-        rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-        self._keys = rows * self._width + matrix.indices
-
-    def contains(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        keys = rows.astype(np.int64) * self._width + cols
-        at = np.searchsorted(self._keys, keys)
-        found = np.zeros(len(keys), bool)
-        inside = at < len(self._keys)
-        found[inside] = self._keys[at[inside]] == keys[inside]
-        return found
-
-
-def _segment_max(values: np.ndarray, segment: np.ndarray, segments: int) -> np.ndarray:
-    out = np.full(segments, -np.inf, values.dtype)
-    np.maximum.at(out, segment, values)
-    return out
-
-
-def _segment_rank(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """0 for the highest value of each segment, 1 for the next, ...; ties in row order.
-
-    One stable sort of a combined key (segment first, then falling value) instead of a lexsort;
-    the key stays exact in float64 for any realistic number of segments.
-    """
-    if len(values) == 0:
-        return np.zeros(0, np.float32)
-    v = values.astype(np.float64)
-    low, span = float(v.min()), float(v.max() - v.min()) + 1.0
-    order = np.argsort(segment * span + (span - 1.0 - (v - low)), kind="stable")
-    first_of_segment = np.searchsorted(segment[order], segment[order], side="left")
-    rank = np.empty(len(values), np.float32)
-    rank[order] = np.arange(len(values)) - first_of_segment
-    return rank
 
 
 def _vector_view(index: object) -> np.ndarray | None:

@@ -31,6 +31,7 @@ from index.errors import (
     IndexMissingError,
     IndexStoreError,
 )
+from index.processes import pid_alive
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -118,16 +119,6 @@ class BuildLock:
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def clean_leftovers(index_dir: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import Embedder
+from index.embedding.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The ranker weighs the features of each candidate sentence; the confidence model weighs the
 evidence about the best one and says how sure the engine is that the story answers at all.
-Both, and the threshold, come from `python -m index.train` on the dev split of the QA data.
+Both, and the threshold, come from `python -m index.quality.train` on the dev split of the QA data.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import IndexStoreError
-from index.retriever import CONFIDENCE_FEATURES, RANK_FEATURES
+from index.retrieval.features import CONFIDENCE_FEATURES, RANK_FEATURES
 
 WEIGHTS_FILE = "weights.json"
 
@@ -55,7 +55,7 @@ class LinearModel:
     def from_json(cls, raw: dict[str, Any], expected: tuple[str, ...]) -> LinearModel:
         features = tuple(raw["features"])
         if features != expected:
-            raise IndexStoreError("the scorer weights do not match this version's features; retrain with `python -m index.train`")
+            raise IndexStoreError("the scorer weights do not match this version's features; retrain with `python -m index.quality.train`")
         mean, scale = (np.asarray(raw[k], dtype=np.float32) for k in ("mean", "scale"))
         weights = np.asarray(raw["weights"], dtype=np.float32)
         hidden_weights = hidden_bias = None
@@ -112,7 +112,7 @@ def load_scorer(path: Path | None = None) -> Scorer:
     """The shipped weights, or another weights file (evaluation of a freshly trained one)."""
     try:
         if path is None:
-            text = resources.files("index").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")
+            text = resources.files(__package__ or "index.retrieval").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")
         else:
             text = path.read_text(encoding="utf-8")
         return Scorer.from_json(json.loads(text))

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.corpus import Corpus, Story
+from index.corpus.stories import Corpus, Story
 from index.errors import StorybotError
 
 

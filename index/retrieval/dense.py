@@ -3,7 +3,7 @@ against every paragraph.
 
 numpy does this as matrix products and an argpartition on one BLAS thread: numpy's BLAS is
 kept to one thread because its idle workers spin and slow the model's next forward pass
-(`index/threads.py`). ONNX Runtime's pool does not spin when idle, so the same products and a
+(`index/embedding/onnx_session.py`). ONNX Runtime's pool does not spin when idle, so the same products and a
 TopK run there on every core: a burst of 64 questions against 10,324 sentences took 8.6 ms
 against numpy's 16.9 ms, and a lone question 1.3 ms against 1.9 ms. The paragraphs' product
 joined the same run later (both products of a burst: 10.3 → 8.7 ms). numpy remains the fallback.
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from index.threads import onnx_cpu_session
+from index.embedding.onnx_session import onnx_cpu_session
 
 log = logging.getLogger(__name__)
 

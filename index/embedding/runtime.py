@@ -6,8 +6,8 @@ import logging
 import sys
 
 from index.config import EngineConfig
-from index.embedding import Embedder, SentenceTransformerEmbedder, resolve_model
-from index.onnx_embedding import ExportUnsupported, export, open_export, unsupported_reason
+from index.embedding.embedder import Embedder, SentenceTransformerEmbedder, resolve_model
+from index.embedding.onnx_copy import ExportUnsupported, export, open_export, unsupported_reason
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ network at all. Any other sentence-transformers model name or local folder can b
 
 from __future__ import annotations
 
-import atexit
 import gc
 import hashlib
 import logging
@@ -186,15 +185,12 @@ class SentenceTransformerEmbedder(Embedder):
         return same
 
 
-_EXIT_HOOK: list[bool] = []
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Load torch, transformers and the model without the cyclic garbage collector.
 
     The import and the load create over 400,000 long-lived objects, and the collector walks them
-    again and again as they pile up: a second or more of `storybot ask`. The little garbage the
+    again and again as they pile up, slowing every start. The little garbage the
     load leaves goes at the next collection; the collector runs as before once the model is in.
     """
     enabled = gc.isenabled()
@@ -204,22 +200,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-        if not _EXIT_HOOK:
-            _EXIT_HOOK.append(True)
-            atexit.register(_collect_once_before_exit)
-
-
-def _collect_once_before_exit() -> None:
-    """Free what is garbage at exit in one pass, then keep the interpreter's own passes off the rest.
-
-    With the model libraries loaded, the collections Python makes while it shuts down walk every
-    object several times: 1 to 2 s after `storybot ask` has printed its answer. One full pass
-    here still finalizes every unreachable object (a records database left to the collector
-    is closed and checkpointed as before); freezing the survivors then spares them the rest.
-    Objects still alive now get no guarantee of finalization at exit from Python anyway.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _pick_device(device: str) -> str:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.cache import EmbeddingCache
 from index.config import EngineConfig
-from index.corpus import Corpus, load_corpus
-from index.embedding import Embedder
-from index.sentences import SPLITTER_VERSION, split_sentences
-from index.store import (
+from index.corpus.sentences import SPLITTER_VERSION, split_sentences
+from index.corpus.stories import Corpus, load_corpus
+from index.embedding.embedder import Embedder
+from index.store.embedding_cache import EmbeddingCache
+from index.store.generations import (
     BuildLock,
     IndexData,
     StoredStory,
@@ -25,7 +25,7 @@ from index.store import (
     publish,
     write_generation,
 )
-from index.vectors import build_vector_index, index_kind
+from index.store.vectors import build_vector_index, index_kind
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Train the scorer on the dev split of the QA data and write `index/weights.json`.
 
-    python -m index.train --data ../shared/data/qa [--out index/weights.json] [--cv]
+    python -m index.quality.train --data ../shared/data/qa [--out index/weights.json] [--cv]
 
 The ranker learns, per question, which candidate sentence holds the answer (listwise softmax
 over the candidates, SQuAD 1.1 dev); the confidence model learns whether the best candidate
@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding.embedder import SentenceTransformerEmbedder
 from index.engine import Engine
-from index.qa import QAQuestion, QASet, load_qa_set
-from index.retriever import CONFIDENCE_FEATURES, RANK_FEATURES, best_rows, confidence_features
-from index.scorer import LinearModel, Scorer, load_scorer, neutral_scorer
+from index.quality.metrics import auroc
+from index.quality.qa import QAQuestion, QASet, load_qa_set
+from index.retrieval.features import CONFIDENCE_FEATURES, RANK_FEATURES, best_rows, confidence_features
+from index.retrieval.scorer import LinearModel, Scorer, load_scorer, neutral_scorer
 
 TARGET_RECALL = 0.78
 """Answer at least this share of dev's answerable questions (the goal is 0.70 on unseen data)."""
@@ -212,15 +213,6 @@ def top1(data: Collected, model: LinearModel, questions: np.ndarray) -> float:
     return float(np.mean(hits)) if hits else 0.0
 
 
-def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
-    from scipy.stats import rankdata
-
-    ranks = rankdata(scores)
-    pos = labels.astype(bool)
-    n_pos, n_neg = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def pick_threshold(conf: np.ndarray, answerable: np.ndarray, recall: float) -> float:
     """The highest threshold that still answers `recall` of the answerable questions."""
     positives = np.sort(conf[answerable])[::-1]
@@ -242,7 +234,8 @@ def cross_validate(rank: Collected, conf: Collected, hidden: int, confidence_hid
         model = fit_confidence(confidence_inputs(conf, ranker, c_train), conf.answerable[c_train].astype(float), confidence_hidden)
         probs = model.logits(confidence_inputs(conf, ranker, c_test))
         own = conf.own[c_test]
-        c_auc.append(auroc(probs[own], conf.answerable[c_test][own]))
+        labels = conf.answerable[c_test][own].astype(bool)
+        c_auc.append(auroc(probs[own][labels].tolist(), probs[own][~labels].tolist()) or 0.5)
     print(f"cv hidden={hidden}/{confidence_hidden}: ranker top1 {np.mean(r_top):.3f} (±{np.std(r_top):.3f}), confidence AUROC answerable vs impossible {np.mean(c_auc):.3f}", file=sys.stderr)
 
 
@@ -285,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     threshold = pick_threshold(probs, conf.answerable, TARGET_RECALL)
     meta = {
         "trained_on": "SQuAD 1.1 dev split (ranker); SQuAD 2.0 dev split with off-story pairs (confidence)",
-        "command": "python -m index.train --data ../shared/data/qa",
+        "command": "python -m index.quality.train --data ../shared/data/qa",
         "target_recall": TARGET_RECALL,
         "hidden": args.hidden,
         "confidence_hidden": args.confidence_hidden,

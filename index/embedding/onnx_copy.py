@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.embedding import Embedder
-from index.onnx_packing import SKIP_NORM_FUSION
-from index.threads import onnx_cpu_session
+from index.embedding.embedder import Embedder
+from index.embedding.onnx_packing import SKIP_NORM_FUSION
+from index.embedding.onnx_session import onnx_cpu_session
+from index.processes import pid_alive
 
 if TYPE_CHECKING:
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embedding.embedder import SentenceTransformerEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ CHUNK = 16
 """Texts per forward pass, taken in order of token count. A burst of 64 questions padded to its
 longest one wastes about 45% of the work on padding; sorted chunks of 16 ran 1.6 times as many
 questions per second here (chunks of 8 as fast, 32 and 4 slower). A padding-free graph
-(`index/onnx_packing.py`) pads only inside attention, where sorted chunks still save work."""
+(`index/embedding/onnx_packing.py`) pads only inside attention, where sorted chunks still save work."""
 
 
 class ExportUnsupported(Exception):
@@ -353,7 +354,7 @@ def _fuse_if_exact(folder: Path, record: ExportRecord, config: Any) -> None:
 
 
 def _pack_if_exact(folder: Path, record: ExportRecord) -> None:
-    """Skip padding tokens (`index/onnx_packing.py`) if the rewritten graph still gives the vectors.
+    """Skip padding tokens (`index/embedding/onnx_packing.py`) if the rewritten graph still gives the vectors.
 
     A burst of 64 questions, padded by about 15% even in sorted chunks, ran 5–15% faster.
     """
@@ -361,7 +362,7 @@ def _pack_if_exact(folder: Path, record: ExportRecord) -> None:
     def pack(source: Path, target: Path) -> bool:
         import onnx
 
-        from index.onnx_packing import pack_tokens
+        from index.embedding.onnx_packing import pack_tokens
 
         packed = pack_tokens(onnx.load(str(source)))
         if packed is None:
@@ -429,8 +430,6 @@ def _remember_unsupported(folder: Path, model_id: str, reason: str) -> None:
 
 
 def _remove_dead_temps(folder: Path) -> None:
-    from index.store import pid_alive
-
     for temp in folder.parent.glob(f".{folder.name}.*.tmp"):
         pid = temp.name[len(folder.name) + 2 :].split("-", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)):
