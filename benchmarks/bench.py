@@ -77,9 +77,20 @@ BUNDLED_QUESTIONS = [
 
 def cold_start(workdir: Path, config: EngineConfig) -> float:
     """Process start to first answer, with the index already built (and the model cache filled, if used)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "STORYBOT_MODEL_CACHE_DIR": str(config.model_cache_dir), "STORYBOT_EMBEDDING_RUNTIME": config.runtime}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "STORYBOT_MODEL_CACHE_DIR": str(config.model_cache_dir),
+        "STORYBOT_EMBEDDING_RUNTIME": config.runtime,
+    }
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", BUNDLED_QUESTIONS[0]], cwd=workdir, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--json", BUNDLED_QUESTIONS[0]],
+        cwd=workdir,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -170,7 +181,15 @@ def write_squad_corpus(data: Path, folder: Path) -> list[str]:
     return questions
 
 
-def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: Embedder, base: EngineConfig, targets: dict[str, str], extra_story: str) -> None:
+def bench_corpus(
+    label: str,
+    corpus: Path,
+    questions: list[str],
+    embedder: Embedder,
+    base: EngineConfig,
+    targets: dict[str, str],
+    extra_story: str,
+) -> None:
     work = Path(tempfile.mkdtemp(prefix="storybot-bench-"))
     try:
         shutil.copytree(corpus, work / "corpus")
@@ -199,7 +218,12 @@ def bench_corpus(label: str, corpus: Path, questions: list[str], embedder: Embed
         story_embed = time.perf_counter() - t
         row(label, "rebuild after adding one story (s)", f"{inc_seconds:.2f}", targets.get("rebuild", ""))
         row(label, "  of which that story's embedding (s)", f"{story_embed:.2f}  ({incremental.embedded} texts)")
-        row(label, "  rebuild minus story embedding (s)", f"{inc_seconds - story_embed:.2f}", "≤ 5" if "rebuild" in targets else "")
+        row(
+            label,
+            "  rebuild minus story embedding (s)",
+            f"{inc_seconds - story_embed:.2f}",
+            "≤ 5" if "rebuild" in targets else "",
+        )
 
         engine = Engine.open(config, build="never", embedder=embedder)
         walked = len(gc.get_objects())
@@ -269,8 +293,13 @@ def bench_scale(embedder: Embedder, real_texts: list[str], questions: list[str],
         faiss.write_index(hnsw, str(work / "v.faiss"))
         np.save(work / "q.npy", q)
         row(label, "index size on disk (MB)", f"{(work / 'v.faiss').stat().st_size / 1e6:.0f}")
-        out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(work / "v.faiss"), str(work / "q.npy")], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)})
+        out = subprocess.run(
+            [sys.executable, "-c", SCALE_CHILD, str(work / "v.faiss"), str(work / "q.npy")],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         child = json.loads(out.stdout)
         row(label, "search p50 (ms)", f"{child['p50_ms']:.2f}", "≤ 5")
         row(label, "peak RSS of a serving process (MB)", f"{child['rss_mb']:.0f}", "≤ 1000")
@@ -281,17 +310,31 @@ def bench_scale(embedder: Embedder, real_texts: list[str], questions: list[str],
 def tuning_figures() -> None:
     """Page faults of a worker thread's repeated batch, with and without the malloc tuning."""
     env = {k: v for k, v in os.environ.items() if k not in TUNING_VARIABLES}
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "tuning_probe.py")], capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "tuning_probe.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     figures = json.loads(done.stdout)
     row("tuning", "malloc thresholds set", str(figures["malloc_tuned"]))
-    row("tuning", "page faults of a repeated 4 MB batch, untuned → tuned", f"{figures['faults_untuned']} → {figures['faults_tuned']}", "tuned ≪ untuned")
+    row(
+        "tuning",
+        "page faults of a repeated 4 MB batch, untuned → tuned",
+        f"{figures['faults_untuned']} → {figures['faults_tuned']}",
+        "tuned ≪ untuned",
+    )
 
 
 def serving_embedder(config: EngineConfig) -> Embedder:
     """The embedder a storybot process serves with; any ONNX copy is made in a child process
     first, so this process, like a serving one, never imports PyTorch."""
     if config.runtime == "auto":
-        make = "import sys; from pathlib import Path; from index import EngineConfig; from index.embedding.runtime import load_embedder; load_embedder(EngineConfig(model_cache_dir=Path(sys.argv[1])))"
+        make = (
+            "import sys; from pathlib import Path; from index import EngineConfig; from index.embedding.runtime "
+            "import load_embedder; load_embedder(EngineConfig(model_cache_dir=Path(sys.argv[1])))"
+        )
         env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
         subprocess.run([sys.executable, "-c", make, str(config.model_cache_dir)], check=True, env=env)
     return load_embedder(config)
@@ -304,7 +347,12 @@ def main() -> int:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--skip-bundled", action="store_true")
-    parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="embedding runtime, as STORYBOT_EMBEDDING_RUNTIME (default auto)")
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="auto",
+        help="embedding runtime, as STORYBOT_EMBEDDING_RUNTIME (default auto)",
+    )
     args = parser.parse_args()
     tune_process()
     print(f"{'section':<14} {'figure':<46} {'value':>16}   target", flush=True)
@@ -315,17 +363,28 @@ def main() -> int:
     embedder = serving_embedder(base)
     row("model", "embedding runtime", type(embedder).__name__)
     extra = "---\ntitle: Added story\n---\n" + "\n".join(
-        f"Paragraph {i} of the added story reports that the council met on day {i} and voted {i} to {i + 1}." for i in range(1, 21)
+        f"Paragraph {i} of the added story reports that the council met on day {i} and voted {i} to {i + 1}."
+        for i in range(1, 21)
     )
     if not args.skip_bundled:
-        bench_corpus("bundled", REPO / "corpus", BUNDLED_QUESTIONS * 5, embedder, base, {"p50": "≤ 15", "p99": "≤ 40"}, extra)
+        bench_corpus(
+            "bundled", REPO / "corpus", BUNDLED_QUESTIONS * 5, embedder, base, {"p50": "≤ 15", "p99": "≤ 40"}, extra
+        )
         row("bundled", "peak RSS of this process so far (MB)", f"{peak_rss_mb():.0f}")
     if args.skip_large and args.skip_scale:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         questions = write_squad_corpus(args.data, Path(tmp) / "squad")
         if not args.skip_large:
-            bench_corpus("large (48)", Path(tmp) / "squad", questions, embedder, base, {"p50": "≤ 20", "rebuild": "≤ 5 + embedding"}, extra)
+            bench_corpus(
+                "large (48)",
+                Path(tmp) / "squad",
+                questions,
+                embedder,
+                base,
+                {"p50": "≤ 20", "rebuild": "≤ 5 + embedding"},
+                extra,
+            )
             row("large (48)", "peak RSS of this process so far (MB)", f"{peak_rss_mb():.0f}")
         if not args.skip_scale:
             from index.corpus.stories import load_corpus

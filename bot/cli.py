@@ -60,7 +60,11 @@ def _settings() -> Settings:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
     for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -116,12 +120,19 @@ def index_info_command(as_json: bool) -> None:
 
         click.echo(json.dumps(asdict(info), ensure_ascii=False, indent=2))
         return
-    state = {True: "stale: the corpus changed since (run `storybot index build`)", False: "up to date", None: "unknown (corpus unreadable)"}[info.stale]
+    state = {
+        True: "stale: the corpus changed since (run `storybot index build`)",
+        False: "up to date",
+        None: "unknown (corpus unreadable)",
+    }[info.stale]
     click.echo(f"Index:      {info.path}")
     click.echo(f"Model:      {info.model} ({info.dimension} dimensions)")
     click.echo(f"Built:      {info.built_at}")
     click.echo(f"Corpus:     {info.corpus_hash} — {state}")
-    click.echo(f"Contents:   {len(info.stories)} stories, {info.paragraphs} paragraphs, {info.sentences} sentences ({info.index_kind} search)")
+    click.echo(
+        f"Contents:   {len(info.stories)} stories, {info.paragraphs} paragraphs, {info.sentences} sentences "
+        f"({info.index_kind} search)"
+    )
     for story in info.stories:
         click.echo(f"  - {story.title} ({story.file}, {story.paragraphs} ¶)")
 
@@ -156,7 +167,13 @@ def format_answer(answer: Answer) -> str:
 @main.command("ask")
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question (for scripts).")
-@click.option("-k", "top_k", type=click.IntRange(1, 10), default=None, help="How many quotes at most (default: STORYBOT_TOP_K, 3).")
+@click.option(
+    "-k",
+    "top_k",
+    type=click.IntRange(1, 10),
+    default=None,
+    help="How many quotes at most (default: STORYBOT_TOP_K, 3).",
+)
 def ask(question: str, as_json: bool, top_k: int | None) -> None:
     """Answer QUESTION from the corpus, quoting it verbatim with citations.
 
@@ -283,16 +300,48 @@ def stats(as_json: bool) -> None:
         click.echo(format_stats(figures))
 
 
-
 @main.command("eval")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--split", type=click.Choice(["dev", "test"]), default="dev", show_default=True, help="Which files of a folder (ignored when PATH is a file).")
-@click.option("--mode", type=click.Choice(["own", "pooled", "both"]), default="own", show_default=True, help="own: each question asked of its own story (plus off-story); pooled: of all stories in one corpus.")
-@click.option("--limit-stories", type=click.IntRange(min=1), default=None, help="Only the first N stories of the stories file.")
-@click.option("--max-questions", type=click.IntRange(min=1), default=None, help="At most N questions, evenly spaced through the questions file.")
-@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="A scorer weights file to evaluate instead of the shipped one.")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test"]),
+    default="dev",
+    show_default=True,
+    help="Which files of a folder (ignored when PATH is a file).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["own", "pooled", "both"]),
+    default="own",
+    show_default=True,
+    help="own: each question asked of its own story (plus off-story); pooled: of all stories in one corpus.",
+)
+@click.option(
+    "--limit-stories", type=click.IntRange(min=1), default=None, help="Only the first N stories of the stories file."
+)
+@click.option(
+    "--max-questions",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most N questions, evenly spaced through the questions file.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A scorer weights file to evaluate instead of the shipped one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def eval_command(*, path: Path, split: str, mode: str, limit_stories: int | None, max_questions: int | None, weights: Path | None, as_json: bool) -> None:
+def eval_command(
+    *,
+    path: Path,
+    split: str,
+    mode: str,
+    limit_stories: int | None,
+    max_questions: int | None,
+    weights: Path | None,
+    as_json: bool,
+) -> None:
     """Measure answer quality on a QA set: sentence hits, abstention, pooled search, speed.
 
     PATH is a folder with <split>_stories.jsonl and <split>_questions.jsonl (the format of
@@ -308,15 +357,21 @@ def eval_command(*, path: Path, split: str, mode: str, limit_stories: int | None
     with _errors_as_lines():
         from index.embedding.embedder import SentenceTransformerEmbedder
         from index.quality.evaluate import evaluate, select_questions
-        from index.quality.report import format_table
         from index.quality.qa import load_qa_set
+        from index.quality.report import format_table
         from index.retrieval.scorer import load_scorer
 
         qa = select_questions(load_qa_set(path, split, limit_stories=limit_stories), max_questions)
         if qa.name.endswith("/test"):
             click.echo("storybot: evaluating on a test split: report these figures, do not tune on them", err=True)
         scorer = load_scorer(weights) if weights else None
-        report = evaluate(qa, SentenceTransformerEmbedder(), mode=mode, scorer=scorer, progress=lambda line: click.echo(line, err=True))
+        report = evaluate(
+            qa,
+            SentenceTransformerEmbedder(),
+            mode=mode,
+            scorer=scorer,
+            progress=lambda line: click.echo(line, err=True),
+        )
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
 
 

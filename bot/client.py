@@ -56,7 +56,9 @@ def point_discord_at(api_url: str, gateway_url: str) -> Callable[[], None]:
     for route in routes:
         saved.append((route, "BASE", route.BASE))
         route.BASE = api_url.rstrip("/")
-    saved.append((discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY))
+    saved.append(
+        (discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    )
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
     def undo() -> None:
@@ -84,7 +86,9 @@ class NotAdmin(app_commands.CheckFailure, UserFacingError):
 class StorybotTree(app_commands.CommandTree["StorybotBot"]):
     """One error handler for every command: refusals ephemerally, anything else logged plus an apology."""
 
-    async def on_error(self, interaction: discord.Interaction[StorybotBot], error: app_commands.AppCommandError) -> None:
+    async def on_error(
+        self, interaction: discord.Interaction[StorybotBot], error: app_commands.AppCommandError
+    ) -> None:
         original = getattr(error, "original", error)
         if isinstance(original, UserFacingError):
             text = original.text
@@ -96,7 +100,9 @@ class StorybotTree(app_commands.CommandTree["StorybotBot"]):
             if not interaction.response.is_done():
                 await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             elif interaction.response.type == discord.InteractionResponseType.deferred_channel_message:
-                await interaction.edit_original_response(content=text, embed=None, view=None, allowed_mentions=NO_MENTIONS)
+                await interaction.edit_original_response(
+                    content=text, embed=None, view=None, allowed_mentions=NO_MENTIONS
+                )
             else:
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
@@ -197,7 +203,9 @@ class StorybotBot(commands.Bot):
         """No prefix commands: questions in messages are handled by the ask cog's listener."""
 
     async def on_ready(self) -> None:
-        log.info("Connected as %s (id %s) in %d servers", self.user, self.user.id if self.user else "?", len(self.guilds))
+        log.info(
+            "Connected as %s (id %s) in %d servers", self.user, self.user.id if self.user else "?", len(self.guilds)
+        )
 
     # -- /reindex ------------------------------------------------------------------------------
 
@@ -217,7 +225,10 @@ class StorybotBot(commands.Bot):
         try:
             new_engine, build = await asyncio.to_thread(engine.rebuilt)
         except BuildInProgressError:
-            text = "Another build of the index is running (perhaps `storybot index build` on the host); try again when it ends."
+            text = (
+                "Another build of the index is running (perhaps `storybot index build` on the host); try again when "
+                "it ends."
+            )
             log.warning("Reindex refused: another build holds the lock")
         except StorybotError as exc:  # its message is written to be shown: it names the file and the problem
             log.warning("Reindex failed: %s", exc)
@@ -225,7 +236,10 @@ class StorybotBot(commands.Bot):
             text = f"The rebuild failed, so I keep answering from the previous index:\n{detail}"
         except Exception:
             log.exception("Reindex failed")
-            text = "The rebuild failed unexpectedly, so I keep answering from the previous index. The host's log has the details."
+            text = (
+                "The rebuild failed unexpectedly, so I keep answering from the previous index. The host's log has "
+                "the details."
+            )
         else:
             self.service.engine = new_engine  # atomic swap: the next batch of questions uses it
             log.info("Reindexed: %d stories, %d sentences in %.1f s", build.stories, build.sentences, build.seconds)

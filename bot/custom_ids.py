@@ -71,11 +71,18 @@ class QuoteRef:
     text_hash: str
 
     @classmethod
-    def of(cls, index: int, file: str, *, paragraph: int, start: int, end: int, text: str, corpus_hash: str) -> QuoteRef:
-        return cls(index % 10, story_key(file), paragraph, start, end, corpus_prefix(corpus_hash), text_fingerprint(text))
+    def of(
+        cls, index: int, file: str, *, paragraph: int, start: int, end: int, text: str, corpus_hash: str
+    ) -> QuoteRef:
+        return cls(
+            index % 10, story_key(file), paragraph, start, end, corpus_prefix(corpus_hash), text_fingerprint(text)
+        )
 
     def custom_id(self) -> str:
-        value = f"sb:p:{self.index}:{self.key}:{self.paragraph}:{self.start}:{self.end}:{self.corpus or '0'}:{self.text_hash}"
+        value = (
+            f"sb:p:{self.index}:{self.key}:{self.paragraph}:{self.start}:{self.end}:"
+            f"{self.corpus or '0'}:{self.text_hash}"
+        )
         assert len(value) <= MAX_CUSTOM_ID and SHOW_TEMPLATE.match(value), value
         return value
 

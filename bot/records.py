@@ -162,7 +162,9 @@ class Records:
             secret = _load_secret(data_dir / SECRET_NAME)
             connection = sqlite3.connect(data_dir / DB_NAME, isolation_level=None, check_same_thread=False, timeout=10)
         except OSError as exc:
-            raise RecordsError(f"{data_dir}: cannot open the records ({exc.strerror or exc.__class__.__name__})") from None
+            raise RecordsError(
+                f"{data_dir}: cannot open the records ({exc.strerror or exc.__class__.__name__})"
+            ) from None
         records = cls(connection, secret, log_questions=log_questions, retention_days=retention_days, clock=clock)
         try:
             records._migrate_when_free()
@@ -253,7 +255,9 @@ class Records:
         vote = 1 if up else -1
         user = self.user_hash(user_id)
         with self._lock, self._transaction():
-            row = self._db.execute("SELECT vote FROM votes WHERE answer_id = ? AND user_hash = ?", (answer_id, user)).fetchone()
+            row = self._db.execute(
+                "SELECT vote FROM votes WHERE answer_id = ? AND user_hash = ?", (answer_id, user)
+            ).fetchone()
             if row is not None and row[0] == vote:
                 return "same"
             self._db.execute(
@@ -278,7 +282,9 @@ class Records:
         with self._lock:
             db = self._db
             questions, answered = db.execute("SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions").fetchone()
-            up, down = db.execute("SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM votes").fetchone()
+            up, down = db.execute(
+                "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM votes"
+            ).fetchone()
             latencies = [r[0] for r in db.execute("SELECT latency_ms FROM questions ORDER BY latency_ms")]
             unanswered = tuple(
                 UnansweredQuestion(q, n, last)
@@ -339,7 +345,9 @@ def format_stats(stats: RecordStats) -> str:
     lines.append("Answers voted 👎:")
     if stats.downvoted:
         for d in stats.downvoted:
-            question = _printable(d.question) if d.question is not None else f"(answer {d.answer_id}; question not logged)"
+            question = (
+                _printable(d.question) if d.question is not None else f"(answer {d.answer_id}; question not logged)"
+            )
             where = "; ".join(_printable(c, 80) for c in d.citations) or "no quotes recorded"
             lines.append(f"  {d.down} 👎 {d.up} 👍  {question}\n      quoted: {where}")
     else:

@@ -138,7 +138,12 @@ class Card:
     buttons: tuple[ButtonSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"type": "rich", "title": self.title, "description": self.description, "color": self.color}
+        data: dict[str, Any] = {
+            "type": "rich",
+            "title": self.title,
+            "description": self.description,
+            "color": self.color,
+        }
         if self.footer:
             data["footer"] = {"text": self.footer}
         if self.url:
@@ -234,7 +239,9 @@ def render_not_answered(answer: Answer, stories: Sequence[StorySummary]) -> Card
     return Card(title, head + covers + tail, FOOTER_NOT_ANSWERED, NOT_ANSWERED_COLOR)
 
 
-def render_paragraph(story: StorySummary, paragraph: int, text: str, *, start: int, end: int, note: str | None = None) -> Card:
+def render_paragraph(
+    story: StorySummary, paragraph: int, text: str, *, start: int, end: int, note: str | None = None
+) -> Card:
     """A whole paragraph with the quoted span in bold, windowed at word boundaries if too long."""
     head = f"*{note}*\n\n" if note else ""
     budget = limits.DESCRIPTION - len(head)
@@ -251,7 +258,11 @@ def render_paragraph(story: StorySummary, paragraph: int, text: str, *, start: i
         body = left + bold + right
     title = fit_prefix(f"{' '.join(story.title.split())} — ¶{paragraph}", limits.TITLE)[0]
     return Card(
-        title, head + body, "Verbatim from the story; the quoted part is in bold.", PARAGRAPH_COLOR, safe_link(story.source)
+        title,
+        head + body,
+        "Verbatim from the story; the quoted part is in bold.",
+        PARAGRAPH_COLOR,
+        safe_link(story.source),
     )
 
 
@@ -302,7 +313,8 @@ def render_help(*, cooldown_seconds: float, log_questions: bool, retention_days:
         "**Buttons**\n"
         "**Show paragraph** shows the whole paragraph privately; 👍/👎 tell the host whether the answer helped.\n\n"
         f"**Limits**\nQuestions up to {max_chars} characters.{cooldown}\n\n"
-        "**Other commands**\n`/story` — what I cover. `/reindex` — server admins rebuild the index after the stories change.\n\n"
+        "**Other commands**\n`/story` — what I cover. `/reindex` — server admins rebuild the index after the stories "
+        "change.\n\n"
         f"**Privacy**\n{recorded}"
     )
     return Card("How to ask storybot", description, "Quotes are verbatim from the story.", ANSWER_COLOR)
@@ -319,9 +331,14 @@ BUSY_TEXT = "I'm busy answering other questions right now — please try again i
 NOT_READY_TEXT = "I'm still loading the stories — please try again in a moment."
 SHUTTING_DOWN_TEXT = "I'm restarting — please ask again in a minute."
 EMPTY_TEXT = "Ask me a question about the story, e.g. `/ask question: who called the statement an insult?`"
-NOT_ADMIN_TEXT = "Only the bot's admins can rebuild the index (Manage Server on the host's server, or an admin user/role)."
+NOT_ADMIN_TEXT = (
+    "Only the bot's admins can rebuild the index (Manage Server on the host's server, or an admin user/role)."
+)
 REINDEX_RUNNING_TEXT = "A rebuild is already running — I'll report when it finishes; please try again after that."
-REINDEX_STARTED_TEXT = "Rebuilding the index in the background. I keep answering from the current index meanwhile and will report here when it's done."
+REINDEX_STARTED_TEXT = (
+    "Rebuilding the index in the background. I keep answering from the current index meanwhile and will report here "
+    "when it's done."
+)
 APOLOGY_TEXT = "Sorry, something went wrong on my side while answering. The host can find the details in the bot's log."
 
 

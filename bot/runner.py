@@ -46,7 +46,9 @@ prints an invite link with exactly these.
 
 Then set STORYBOT_GUILD_IDS to your server's id so the slash commands show up at once.
 """
-REJECTED = "Discord rejected DISCORD_TOKEN (401 Unauthorized): check the token in the developer portal (Bot → Reset Token)."
+REJECTED = (
+    "Discord rejected DISCORD_TOKEN (401 Unauthorized): check the token in the developer portal (Bot → Reset Token)."
+)
 
 
 def build_bot(settings: Settings, **options: Any) -> StorybotBot:
@@ -107,14 +109,18 @@ def _run(settings: Settings, coro_factory: Any) -> int:
         _say(REJECTED, redactor)
         return 1
     except discord.PrivilegedIntentsRequired:
-        _say("Discord refused an intent storybot asked for; check the bot's settings in the developer portal.", redactor)
+        _say(
+            "Discord refused an intent storybot asked for; check the bot's settings in the developer portal.", redactor
+        )
         return 1
     except StorybotError as exc:  # corpus, index, model or records problem at start: its message is for people
         _say(f"storybot: {exc}", redactor)
         return 1
     except (discord.HTTPException, discord.GatewayNotFound, discord.ConnectionClosed, OSError) as exc:
         log.debug("Discord connection failed", exc_info=True)
-        _say(f"storybot: could not reach Discord ({exc.__class__.__name__}); check the network and try again.", redactor)
+        _say(
+            f"storybot: could not reach Discord ({exc.__class__.__name__}); check the network and try again.", redactor
+        )
         return 1
     except KeyboardInterrupt:
         return 0
@@ -143,7 +149,11 @@ def sync_commands(settings: Settings, global_: bool) -> int:
                 print("storybot: set STORYBOT_GUILD_IDS to your server ids, or use --global.", file=sys.stderr)
                 return 2
             count = await bot.sync_commands(global_=global_)
-        where = "globally (they can take a while to show everywhere)" if global_ else f"to {len(settings.guild_ids)} server(s)"
+        where = (
+            "globally (they can take a while to show everywhere)"
+            if global_
+            else f"to {len(settings.guild_ids)} server(s)"
+        )
         print(f"Synced {count} commands {where}.")
         return 0
 

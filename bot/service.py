@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 32
 STORY_GONE_TEXT = "That story is no longer in the corpus, so I can't show the paragraph. Ask again for current quotes."
 STORY_CHANGED_TEXT = (
-    "This story has changed since this answer, so the paragraph no longer holds the quoted text. Ask again for current quotes."
+    "This story has changed since this answer, so the paragraph no longer holds the quoted text. Ask again for "
+    "current quotes."
 )
 REINDEXED_NOTE = "The stories were re-indexed since this answer; this paragraph still holds the quote."
 
@@ -186,7 +187,9 @@ class AskService:
         records = self.records
         if records is None:
             return f"Thanks for the {emoji}."
-        result = await asyncio.to_thread(partial(records.record_vote, answer_id=ref.answer_id, user_id=user_id, up=ref.up))
+        result = await asyncio.to_thread(
+            partial(records.record_vote, answer_id=ref.answer_id, user_id=user_id, up=ref.up)
+        )
         return {
             "new": f"Thanks for the {emoji} — noted.",
             "changed": f"Changed your vote to {emoji}.",

@@ -37,8 +37,7 @@ def _parse_bool(raw: str) -> bool:
 
 def _parse_ids(raw: str) -> tuple[int, ...]:
     ids = []
-    for part in raw.replace(";", ",").split(","):
-        part = part.strip()
+    for part in (piece.strip() for piece in raw.replace(";", ",").split(",")):
         if not part:
             continue
         if not part.isdigit() or not 15 <= len(part) <= 21:
@@ -96,29 +95,114 @@ def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str, sec
 class Settings:
     """storybot's configuration. Build it with `load_settings()`."""
 
-    discord_token: str = _setting("DISCORD_TOKEN", "", str.strip, "Bot token from the Discord developer portal (needed only for `storybot run`).", secret=True)
-    corpus_dir: Path = _setting("STORYBOT_CORPUS_DIR", Path("corpus"), Path, "Folder of stories (.txt/.md), relative to the current folder.")
+    discord_token: str = _setting(
+        "DISCORD_TOKEN",
+        "",
+        str.strip,
+        "Bot token from the Discord developer portal (needed only for `storybot run`).",
+        secret=True,
+    )
+    corpus_dir: Path = _setting(
+        "STORYBOT_CORPUS_DIR", Path("corpus"), Path, "Folder of stories (.txt/.md), relative to the current folder."
+    )
     index_dir: Path = _setting("STORYBOT_INDEX_DIR", Path(".storybot/index"), Path, "Where the built index is kept.")
-    data_dir: Path = _setting("STORYBOT_DATA_DIR", Path(".storybot/data"), Path, "Where the records database (questions, votes) is kept.")
-    embedding_model: str = _setting("STORYBOT_EMBEDDING_MODEL", DEFAULT_MODEL, str.strip, "Sentence-transformers model name or local path; the default is bundled and works offline.")
-    device: str = _setting("STORYBOT_DEVICE", "cpu", str.strip, "Torch device for embedding: cpu, or cuda when present.")
-    embedding_runtime: str = _setting("STORYBOT_EMBEDDING_RUNTIME", "auto", _runtime, "auto: on the CPU, embed with an ONNX copy of the model, made once and checked to give its vectors (starts without PyTorch); torch: always sentence-transformers.")
-    model_cache_dir: Path = _setting("STORYBOT_MODEL_CACHE_DIR", Path(".storybot/models"), Path, "Where the ONNX copy of the embedding model is kept (about 90 MB for the bundled model).")
-    max_question_chars: int = _setting("STORYBOT_MAX_QUESTION_CHARS", MAX_QUESTION_CHARS, _bounded_int(20, 4000), "Longest question accepted, in characters.")
+    data_dir: Path = _setting(
+        "STORYBOT_DATA_DIR", Path(".storybot/data"), Path, "Where the records database (questions, votes) is kept."
+    )
+    embedding_model: str = _setting(
+        "STORYBOT_EMBEDDING_MODEL",
+        DEFAULT_MODEL,
+        str.strip,
+        "Sentence-transformers model name or local path; the default is bundled and works offline.",
+    )
+    device: str = _setting(
+        "STORYBOT_DEVICE", "cpu", str.strip, "Torch device for embedding: cpu, or cuda when present."
+    )
+    embedding_runtime: str = _setting(
+        "STORYBOT_EMBEDDING_RUNTIME",
+        "auto",
+        _runtime,
+        "auto: on the CPU, embed with an ONNX copy of the model, made once and checked to give its vectors (starts "
+        "without PyTorch); torch: always sentence-transformers.",
+    )
+    model_cache_dir: Path = _setting(
+        "STORYBOT_MODEL_CACHE_DIR",
+        Path(".storybot/models"),
+        Path,
+        "Where the ONNX copy of the embedding model is kept (about 90 MB for the bundled model).",
+    )
+    max_question_chars: int = _setting(
+        "STORYBOT_MAX_QUESTION_CHARS",
+        MAX_QUESTION_CHARS,
+        _bounded_int(20, 4000),
+        "Longest question accepted, in characters.",
+    )
     top_k: int = _setting("STORYBOT_TOP_K", 3, _bounded_int(1, 10), "How many quotes an answer shows at most.")
-    guild_ids: tuple[int, ...] = _setting("STORYBOT_GUILD_IDS", (), _parse_ids, "Comma-separated ids of your own servers: commands sync there at start, and Manage Server counts as admin there.")
-    admin_user_ids: tuple[int, ...] = _setting("STORYBOT_ADMIN_USER_IDS", (), _parse_ids, "Comma-separated user ids allowed to run admin commands anywhere, DMs included.")
-    admin_role_ids: tuple[int, ...] = _setting("STORYBOT_ADMIN_ROLE_IDS", (), _parse_ids, "Comma-separated role ids whose members may run admin commands.")
-    sync_global: bool = _setting("STORYBOT_SYNC_GLOBAL", False, _parse_bool, "Also sync commands globally at start (takes up to an hour to show; usually run `storybot sync` once instead).")
-    application_id: int | None = _setting("STORYBOT_APPLICATION_ID", None, lambda raw: _parse_ids(raw)[0] if raw.strip() else None, "Application id for `storybot invite-url` (read from the token when unset).")
-    cooldown_seconds: float = _setting("STORYBOT_COOLDOWN_SECONDS", 5.0, _bounded_float(0, 3600), "Seconds a user waits between questions (0 turns the cooldown off).")
-    max_in_flight: int = _setting("STORYBOT_MAX_IN_FLIGHT", 16, _bounded_int(1, 1024), "Questions answered at once; more wait in a queue.")
-    queue_timeout_seconds: float = _setting("STORYBOT_QUEUE_TIMEOUT_SECONDS", 10.0, _bounded_float(0, 600), "How long a question may wait for a free slot before the bot says it is busy.")
-    log_questions: bool = _setting("STORYBOT_LOG_QUESTIONS", True, _parse_bool, "Record questions and their answers in the records database.")
-    retention_days: int = _setting("STORYBOT_RETENTION_DAYS", 90, _bounded_int(0, 36500), "Delete records older than this many days (0 keeps them forever).")
+    guild_ids: tuple[int, ...] = _setting(
+        "STORYBOT_GUILD_IDS",
+        (),
+        _parse_ids,
+        "Comma-separated ids of your own servers: commands sync there at start, and Manage Server counts as admin "
+        "there.",
+    )
+    admin_user_ids: tuple[int, ...] = _setting(
+        "STORYBOT_ADMIN_USER_IDS",
+        (),
+        _parse_ids,
+        "Comma-separated user ids allowed to run admin commands anywhere, DMs included.",
+    )
+    admin_role_ids: tuple[int, ...] = _setting(
+        "STORYBOT_ADMIN_ROLE_IDS", (), _parse_ids, "Comma-separated role ids whose members may run admin commands."
+    )
+    sync_global: bool = _setting(
+        "STORYBOT_SYNC_GLOBAL",
+        False,
+        _parse_bool,
+        "Also sync commands globally at start (takes up to an hour to show; usually run `storybot sync` once instead).",
+    )
+    application_id: int | None = _setting(
+        "STORYBOT_APPLICATION_ID",
+        None,
+        lambda raw: _parse_ids(raw)[0] if raw.strip() else None,
+        "Application id for `storybot invite-url` (read from the token when unset).",
+    )
+    cooldown_seconds: float = _setting(
+        "STORYBOT_COOLDOWN_SECONDS",
+        5.0,
+        _bounded_float(0, 3600),
+        "Seconds a user waits between questions (0 turns the cooldown off).",
+    )
+    max_in_flight: int = _setting(
+        "STORYBOT_MAX_IN_FLIGHT", 16, _bounded_int(1, 1024), "Questions answered at once; more wait in a queue."
+    )
+    queue_timeout_seconds: float = _setting(
+        "STORYBOT_QUEUE_TIMEOUT_SECONDS",
+        10.0,
+        _bounded_float(0, 600),
+        "How long a question may wait for a free slot before the bot says it is busy.",
+    )
+    log_questions: bool = _setting(
+        "STORYBOT_LOG_QUESTIONS", True, _parse_bool, "Record questions and their answers in the records database."
+    )
+    retention_days: int = _setting(
+        "STORYBOT_RETENTION_DAYS",
+        90,
+        _bounded_int(0, 36500),
+        "Delete records older than this many days (0 keeps them forever).",
+    )
     log_level: str = _setting("STORYBOT_LOG_LEVEL", "INFO", _log_level, "Logging level: DEBUG, INFO, WARNING or ERROR.")
-    discord_api_url: str = _setting("STORYBOT_DISCORD_API_URL", DISCORD_API_URL, _url, "Discord REST base URL; change it only to route through a proxy.")
-    discord_gateway_url: str = _setting("STORYBOT_DISCORD_GATEWAY_URL", DISCORD_GATEWAY_URL, _url, "Discord gateway websocket URL; change it only to route through a proxy.")
+    discord_api_url: str = _setting(
+        "STORYBOT_DISCORD_API_URL",
+        DISCORD_API_URL,
+        _url,
+        "Discord REST base URL; change it only to route through a proxy.",
+    )
+    discord_gateway_url: str = _setting(
+        "STORYBOT_DISCORD_GATEWAY_URL",
+        DISCORD_GATEWAY_URL,
+        _url,
+        "Discord gateway websocket URL; change it only to route through a proxy.",
+    )
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

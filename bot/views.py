@@ -39,7 +39,9 @@ class ShowParagraphButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templa
 
     def __init__(self, ref: QuoteRef, label: str | None = None) -> None:
         super().__init__(
-            discord.ui.Button(label=label or "Show paragraph", style=discord.ButtonStyle.secondary, custom_id=ref.custom_id())
+            discord.ui.Button(
+                label=label or "Show paragraph", style=discord.ButtonStyle.secondary, custom_id=ref.custom_id()
+            )
         )
         self.ref = ref
 
@@ -55,7 +57,9 @@ class ShowParagraphButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templa
             if isinstance(shown, str):
                 await interaction.response.send_message(shown, ephemeral=True, allowed_mentions=NO_MENTIONS)
             else:
-                await interaction.response.send_message(embed=shown.to_embed(), ephemeral=True, allowed_mentions=NO_MENTIONS)
+                await interaction.response.send_message(
+                    embed=shown.to_embed(), ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
         except Exception:
             await _apologise(interaction, "Show paragraph")
 
@@ -65,7 +69,9 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
 
     def __init__(self, ref: VoteRef) -> None:
         super().__init__(
-            discord.ui.Button(emoji="👍" if ref.up else "👎", style=discord.ButtonStyle.secondary, custom_id=ref.custom_id())
+            discord.ui.Button(
+                emoji="👍" if ref.up else "👎", style=discord.ButtonStyle.secondary, custom_id=ref.custom_id()
+            )
         )
         self.ref = ref
 

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class Answerer(Protocol):
-    def answer_many(self, questions: list[str], *, k: int = 3, contexts: list[str | None] | None = None) -> list[Answer | QuestionError]: ...
+    def answer_many(
+        self, questions: list[str], *, k: int = 3, contexts: list[str | None] | None = None
+    ) -> list[Answer | QuestionError]: ...
 
 
 @dataclass(slots=True)
@@ -111,7 +113,9 @@ class MicroBatcher:
             groups.setdefault(request.k, []).append(request)
         for k, requests in groups.items():
             try:
-                results = engine.answer_many([r.question for r in requests], k=k, contexts=[r.context for r in requests])
+                results = engine.answer_many(
+                    [r.question for r in requests], k=k, contexts=[r.context for r in requests]
+                )
             except Exception:
                 log.exception("A batch of %d questions failed; answering them one by one", len(requests))
                 results = [self._answer_one(engine, r) for r in requests]

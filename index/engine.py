@@ -96,7 +96,9 @@ class Engine:
         return cls(config, embedder, data)
 
     @classmethod
-    def from_corpus(cls, corpus: Corpus, embedder: Embedder, *, scorer: Scorer | None = None, kind: str | None = None) -> Engine:
+    def from_corpus(
+        cls, corpus: Corpus, embedder: Embedder, *, scorer: Scorer | None = None, kind: str | None = None
+    ) -> Engine:
         """An engine over a corpus held in memory (evaluation and tests); nothing is written."""
         data = build_in_memory(corpus, embedder, kind=kind)
         return cls(EngineConfig(), embedder, data, scorer)
@@ -152,14 +154,18 @@ class Engine:
                 results[i] = answer
         return [r for r in results if r is not None]
 
-    def _answer_vectors(self, asked: list[tuple[int, str, str | None]], qvecs: np.ndarray, k: int, started: float) -> list[Answer]:
+    def _answer_vectors(
+        self, asked: list[tuple[int, str, str | None]], qvecs: np.ndarray, k: int, started: float
+    ) -> list[Answer]:
         batch = self.retriever.candidates([q for _, q, _ in asked], qvecs, [c for _, _, c in asked])
         scores = self.scorer.rank_scores(batch.features)
         ranked = ranked_rows(scores, batch.offsets)
         top, second = best_rows(scores, batch.offsets, ranked)
         top_evidence = np.zeros((len(top), len(EVIDENCE)), np.float32)
         top_evidence[top >= 0] = self.retriever.evidence(batch, top[top >= 0])
-        confidences = self.scorer.confidences(confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level))
+        confidences = self.scorer.confidences(
+            confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level)
+        )
         ids, score_list, order, offsets = batch.ids.tolist(), scores.tolist(), ranked.tolist(), batch.offsets.tolist()
         paragraphs = self.retriever.paragraph_of[batch.ids].tolist()
         chars = self._sentence_chars[batch.ids].tolist()
@@ -168,7 +174,14 @@ class Engine:
             start, end = offsets[q], offsets[q + 1]
             best_first = (row - start for row in order[start:end])
             spans.append(
-                compose_ranked(ids[start:end], score_list[start:end], best_first, paragraphs[start:end], chars[start:end], max(1, k))
+                compose_ranked(
+                    ids[start:end],
+                    score_list[start:end],
+                    best_first,
+                    paragraphs[start:end],
+                    chars[start:end],
+                    max(1, k),
+                )
             )
         quotes = iter(self._quotes([span for question in spans for span in question]))
         return [
@@ -192,7 +205,18 @@ class Engine:
         quotes = []
         for span, (story_i, para, start, _), end in zip(spans, firsts, ends):
             story = self.data.stories[story_i]
-            quotes.append(Quote(story.paragraphs[para][start:end], story.title, story.file, para + 1, start, end, span.score, story.source))
+            quotes.append(
+                Quote(
+                    story.paragraphs[para][start:end],
+                    story.title,
+                    story.file,
+                    para + 1,
+                    start,
+                    end,
+                    span.score,
+                    story.source,
+                )
+            )
         return quotes
 
     # -- looking things up ---------------------------------------------------------------
@@ -239,8 +263,14 @@ def _is_stale(data: IndexData, corpus_dir: Path) -> bool:
 
 
 def story_summaries(data: IndexData) -> tuple[StorySummary, ...]:
-    counts = np.bincount(data.sentences[:, 0], minlength=len(data.stories)) if len(data.sentences) else [0] * len(data.stories)
-    return tuple(StorySummary(s.title, s.file, len(s.paragraphs), int(counts[i]), s.source) for i, s in enumerate(data.stories))
+    counts = (
+        np.bincount(data.sentences[:, 0], minlength=len(data.stories))
+        if len(data.sentences)
+        else [0] * len(data.stories)
+    )
+    return tuple(
+        StorySummary(s.title, s.file, len(s.paragraphs), int(counts[i]), s.source) for i, s in enumerate(data.stories)
+    )
 
 
 def index_info_of(data: IndexData, stale: bool | None) -> IndexInfo:

@@ -98,8 +98,18 @@ def write_story(folder: Path, name: str, body: str, title: str | None = None) ->
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Iterator[Path]:
     corpus = tmp_path / "corpus"
-    write_story(corpus, "harbour.txt", "The harbour reopened on Monday after the storm.\nFishermen said the damage was worse than in 2012.\n", title="Harbour reopens")
-    write_story(corpus, "school.md", "The new school has 400 pupils.\nIt opened in\nSeptember.\n\nThe head teacher is Ms. Rivera.\n", title="A new school")
+    write_story(
+        corpus,
+        "harbour.txt",
+        "The harbour reopened on Monday after the storm.\nFishermen said the damage was worse than in 2012.\n",
+        title="Harbour reopens",
+    )
+    write_story(
+        corpus,
+        "school.md",
+        "The new school has 400 pupils.\nIt opened in\nSeptember.\n\nThe head teacher is Ms. Rivera.\n",
+        title="A new school",
+    )
     yield corpus
 
 

@@ -76,7 +76,7 @@ class HeldEngine:
 
 
 def outcome_of(message: JSON) -> str:
-    """"answered" (an answer card, or the "the story doesn't say" card), "cooldown", "busy",
+    """ "answered" (an answer card, or the "the story doesn't say" card), "cooldown", "busy",
     "apology", "refused" (another short refusal) or "other"."""
     embeds = message.get("embeds") or []
     if embeds and (embeds[0].get("footer") or {}).get("text") in (FOOTER_ANSWERED, FOOTER_NOT_ANSWERED):
@@ -109,7 +109,9 @@ async def reply_to(fake: FakeDiscord, message_id: int, timeout: float = 10.0) ->
         found = replies_to(fake, message_id)
         return found[0] if found else None
 
-    return await fake.notifier.wait_for(check, timeout, lambda: f"no reply to message {message_id}; errors={fake.error_responses[-5:]}")
+    return await fake.notifier.wait_for(
+        check, timeout, lambda: f"no reply to message {message_id}; errors={fake.error_responses[-5:]}"
+    )
 
 
 async def mention(fake: FakeDiscord, question: str, *, author: int = DefaultIds.member) -> JSON:
@@ -285,7 +287,10 @@ def outside(paths: list[tuple[str, str]], allowed: list[Path]) -> list[tuple[str
 
 # -- `storybot run` in a process ------------------------------------------------------------
 
-RUN = "import sys; from bot.settings import load_settings; from bot.runner import run_bot; sys.exit(run_bot(load_settings()))"
+RUN = (
+    "import sys; from bot.settings import load_settings; from bot.runner import run_bot; "
+    "sys.exit(run_bot(load_settings()))"
+)
 
 
 def process_env(fake: FakeDiscord | None, workdir: Path, **overrides: str) -> dict[str, str]:
@@ -410,7 +415,15 @@ async def run_cli(
 ) -> tuple[int, str, str]:
     """`python -m bot.cli ARGS` as a process: (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-m", "bot.cli", *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *prefix,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None

@@ -103,7 +103,9 @@ def test_quotes_do_not_overlap_and_come_best_first(engine: Engine) -> None:
 
 
 def test_a_follow_up_reads_the_earlier_question(engine: Engine) -> None:
-    answer = engine.answer("what about the union?", context="What did the police commissioner say about the DOJ statement?")
+    answer = engine.answer(
+        "what about the union?", context="What did the police commissioner say about the DOJ statement?"
+    )
     assert answer.quotes[0].paragraph in {12, 13, 14}
 
 
@@ -114,7 +116,9 @@ def test_questions_that_cannot_be_asked_get_clear_errors(engine: Engine, bad: st
 
 
 def test_answer_many_keeps_order_and_isolates_bad_questions(engine: Engine) -> None:
-    results = engine.answer_many(["Who is the head of the NYPD sergeants union?", "  ", "What did Preet Bharara tweet?"])
+    results = engine.answer_many(
+        ["Who is the head of the NYPD sergeants union?", "  ", "What did Preet Bharara tweet?"]
+    )
     assert isinstance(results[1], QuestionError)
     assert results[0].quotes[0].paragraph == 12  # type: ignore[union-attr]
     assert results[2].quotes[0].paragraph == 9  # type: ignore[union-attr]

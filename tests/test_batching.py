@@ -21,7 +21,9 @@ class RecordingEngine:
         self.delay = delay
         self.lock = threading.Lock()
 
-    def answer_many(self, questions: list[str], *, k: int = 3, contexts: list[str | None] | None = None) -> list[Answer | QuestionError]:
+    def answer_many(
+        self, questions: list[str], *, k: int = 3, contexts: list[str | None] | None = None
+    ) -> list[Answer | QuestionError]:
         with self.lock:
             self.batches.append(list(questions))
         if any(q == "explode" for q in questions):
@@ -98,10 +100,16 @@ def test_closed_batcher_refuses_new_questions() -> None:
 
 
 def test_real_engine_batches_match_single_answers(engine) -> None:  # type: ignore[no-untyped-def]
-    questions = ["Who is the head of the NYPD sergeants union?", "What did Preet Bharara tweet?", "Who won the 2018 World Cup?"]
+    questions = [
+        "Who is the head of the NYPD sergeants union?",
+        "What did Preet Bharara tweet?",
+        "Who won the 2018 World Cup?",
+    ]
     with MicroBatcher(engine, max_wait=0.05) as batcher:
         batched = [f.result(timeout=30) for f in [batcher.submit(q) for q in questions]]
     for question, answer in zip(questions, batched):
         single = engine.answer(question)
-        assert [(q.paragraph, q.start, q.end) for q in answer.quotes] == [(q.paragraph, q.start, q.end) for q in single.quotes]
+        assert [(q.paragraph, q.start, q.end) for q in answer.quotes] == [
+            (q.paragraph, q.start, q.end) for q in single.quotes
+        ]
         assert answer.answered == single.answered

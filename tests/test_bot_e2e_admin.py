@@ -58,7 +58,9 @@ def filler_stories(folder: Path, count: int = 3) -> None:
             )
             for p in range(4)
         ]
-        (folder / f"council{i}.txt").write_text(f"---\ntitle: Council meeting {i}\n---\n" + "\n\n".join(paragraphs) + "\n")
+        (folder / f"council{i}.txt").write_text(
+            f"---\ntitle: Council meeting {i}\n---\n" + "\n\n".join(paragraphs) + "\n"
+        )
 
 
 async def test_reindex_swaps_in_a_new_story_without_restart(
@@ -92,7 +94,9 @@ async def test_reindex_swaps_in_a_new_story_without_restart(
         old_paragraph = old_engine.paragraph_text(STORY_FILE, quoted[0])
         assert old_paragraph is not None
         story_path.write_text(
-            story_path.read_text(encoding="utf-8").replace(old_paragraph, "This paragraph was rewritten by the editors."),
+            story_path.read_text(encoding="utf-8").replace(
+                old_paragraph, "This paragraph was rewritten by the editors."
+            ),
             encoding="utf-8",
         )
 
@@ -103,7 +107,9 @@ async def test_reindex_swaps_in_a_new_story_without_restart(
         second = await (await fake.slash_command("reindex", user_id=DefaultIds.admin)).wait_response()
         assert second["data"]["content"] == render.REINDEX_RUNNING_TEXT
 
-        during = await (await fake.slash_command("ask", {"question": INSULT_Q}, user_id=DefaultIds.owner)).final_message()
+        during = await (
+            await fake.slash_command("ask", {"question": INSULT_Q}, user_id=DefaultIds.owner)
+        ).final_message()
         assert during["embeds"][0]["title"] == INSULT_Q  # answered from the old index meanwhile
         assert bot.reindexing and bot.engine is gated
 
@@ -151,7 +157,9 @@ async def test_failed_reindex_keeps_the_old_index_and_admin_rules(
         reindex = next(c for c in fake.guild_commands[DefaultIds.guild] if c["name"] == "reindex")
         for guild in (other_guild, None):  # as if the commands were also registered there / globally
             definition = {
-                k: v for k, v in copy.deepcopy(reindex).items() if k not in ("id", "guild_id", "application_id", "version")
+                k: v
+                for k, v in copy.deepcopy(reindex).items()
+                if k not in ("id", "guild_id", "application_id", "version")
             }
             fake.register_command(definition, guild_id=guild)
 
@@ -175,7 +183,9 @@ async def test_failed_reindex_keeps_the_old_index_and_admin_rules(
         assert_sane(fake)
 
 
-async def test_story_and_help(fake_discord: FakeDiscord, engine: Engine, engine_config: EngineConfig, tmp_path: Path) -> None:  # noqa: F811
+async def test_story_and_help(
+    fake_discord: FakeDiscord, engine: Engine, engine_config: EngineConfig, tmp_path: Path
+) -> None:
     fake = fake_discord
     async with storybot_running(fake, bot_settings(fake, tmp_path / "data", engine_config), lambda: engine):
         story = await (await fake.slash_command("story")).final_message()
@@ -188,6 +198,11 @@ async def test_story_and_help(fake_discord: FakeDiscord, engine: Engine, engine_
 
         help_message = await (await fake.slash_command("help")).final_message()
         text = help_message["embeds"][0]["description"]
-        assert "/ask" in text and "mention" in text.lower() and "Ask storybot" in text and "Reply to one of my answers" in text
+        assert (
+            "/ask" in text
+            and "mention" in text.lower()
+            and "Ask storybot" in text
+            and "Reply to one of my answers" in text
+        )
         assert help_message["flags"] & 64
         assert_sane(fake)

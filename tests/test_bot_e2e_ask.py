@@ -101,7 +101,12 @@ async def test_slash_ask_answers_with_verbatim_quote_and_citation(
         assert not message["flags"] & 64  # public by default
         assert top.text in engine.paragraph_text(top.file, top.paragraph)  # verbatim: a slice of the story
         ref = QuoteRef.parse(show_ids(message)[0])
-        assert ref is not None and (ref.key, ref.paragraph, ref.start, ref.end) == (STORY_FILE, top.paragraph, top.start, top.end)
+        assert ref is not None and (ref.key, ref.paragraph, ref.start, ref.end) == (
+            STORY_FILE,
+            top.paragraph,
+            top.start,
+            top.end,
+        )
 
         private = await fake.slash_command("ask", {"question": INSULT_Q, "private": True})
         hidden = await private.final_message()
@@ -130,7 +135,9 @@ async def test_mention_and_dm_are_answered(fake_discord: FakeDiscord, engine: En
         assert_sane(fake)
 
 
-async def test_message_command_asks_the_message_text(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_message_command_asks_the_message_text(
+    fake_discord: FakeDiscord, engine: Engine, settings_for: Any
+) -> None:
     fake = fake_discord
     async with storybot_running(fake, settings_for(fake), lambda: engine):
         posted = await fake.user_message(content=INSULT_Q, author_id=DefaultIds.owner)
@@ -185,9 +192,9 @@ async def test_show_paragraph_and_votes(fake_discord: FakeDiscord, engine: Engin
         assert shown["flags"] & 64  # only the clicker sees it
         description = shown["embeds"][0]["description"]
         before, quoted, after = paragraph[: ref.start], paragraph[ref.start : ref.end], paragraph[ref.end :]
-        assert description == render.escape_markdown(before) + f"**{render.escape_markdown(quoted)}**" + render.escape_markdown(
-            after
-        )
+        assert description == render.escape_markdown(
+            before
+        ) + f"**{render.escape_markdown(quoted)}**" + render.escape_markdown(after)
 
         up, down = vote_id(message, True), vote_id(message, False)
         ack = await (await fake.click_button(message, down, user_id=DefaultIds.admin)).final_message()
@@ -205,7 +212,9 @@ async def test_show_paragraph_and_votes(fake_discord: FakeDiscord, engine: Engin
         assert_sane(fake)
 
 
-async def test_buttons_keep_working_after_a_restart(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_buttons_keep_working_after_a_restart(
+    fake_discord: FakeDiscord, engine: Engine, settings_for: Any
+) -> None:
     fake = fake_discord
     settings = settings_for(fake, STORYBOT_LOG_QUESTIONS="false")
     async with storybot_running(fake, settings, lambda: engine):
@@ -256,7 +265,9 @@ async def test_cooldown_is_polite(fake_discord: FakeDiscord, engine: Engine, set
         callback = await second.wait_response()
         assert callback["type"] == 4 and callback["data"]["flags"] & 64
         assert "try again in" in callback["data"]["content"] and " s" in callback["data"]["content"]
-        other = await (await fake.slash_command("ask", {"question": INSULT_Q}, user_id=DefaultIds.admin)).final_message()
+        other = await (
+            await fake.slash_command("ask", {"question": INSULT_Q}, user_id=DefaultIds.admin)
+        ).final_message()
         assert other["embeds"]  # the cooldown is per user
 
         since = len(fake.messages)
@@ -320,7 +331,8 @@ async def test_answers_stay_within_discord_limits(
 ) -> None:
     fake = fake_discord
     long_paragraph = " ".join(
-        f"The harbour master said that ship number {i} carried *cargo* for the_river_port and left at dawn." for i in range(120)
+        f"The harbour master said that ship number {i} carried *cargo* for the_river_port and left at dawn."
+        for i in range(120)
     )
     (own_engine_config.corpus_dir / "harbour.txt").write_text(
         f"---\ntitle: Harbour **log**\n---\n{long_paragraph}\n", encoding="utf-8"

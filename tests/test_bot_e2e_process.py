@@ -18,7 +18,10 @@ from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
 from tests.test_bot_e2e_ask import INSULT_Q, assert_sane
 
-RUN = "import sys; from bot.settings import load_settings; from bot.runner import run_bot; sys.exit(run_bot(load_settings()))"
+RUN = (
+    "import sys; from bot.settings import load_settings; from bot.runner import run_bot; "
+    "sys.exit(run_bot(load_settings()))"
+)
 
 
 async def test_storybot_run_builds_answers_and_stops_on_sigterm(fake_discord: FakeDiscord, tmp_path: Path) -> None:  # noqa: F811

@@ -95,7 +95,13 @@ def test_sync_registers_commands(capsys: pytest.CaptureFixture[str], restore_log
             "STORYBOT_GUILD_IDS": str(DefaultIds.guild),
         }
         assert sync_commands(parse_settings(values), False) == 0
-        assert {c["name"] for c in fake.guild_commands[DefaultIds.guild]} == {"ask", "story", "help", "reindex", "Ask storybot"}
+        assert {c["name"] for c in fake.guild_commands[DefaultIds.guild]} == {
+            "ask",
+            "story",
+            "help",
+            "reindex",
+            "Ask storybot",
+        }
         assert sync_commands(parse_settings(values), True) == 0
         assert {c["name"] for c in fake.global_commands} == {"ask", "story", "help", "reindex", "Ask storybot"}
         assert not fake.guild_commands.get(DefaultIds.guild)  # no duplicates in the host's server

@@ -25,7 +25,9 @@ def distinct_texts(config: EngineConfig) -> int:
     return len(set(prepared.sentence_texts + prepared.paragraph_texts))
 
 
-def test_unchanged_corpus_embeds_nothing_and_one_new_story_embeds_only_itself(small_corpus: Path, tmp_path: Path) -> None:
+def test_unchanged_corpus_embeds_nothing_and_one_new_story_embeds_only_itself(
+    small_corpus: Path, tmp_path: Path
+) -> None:
     config = config_for(small_corpus, tmp_path)
     first = build_index(config, HashEmbedder())
     assert first.embedded == distinct_texts(config)
@@ -44,7 +46,9 @@ def test_cached_vectors_equal_fresh_ones(small_corpus: Path, tmp_path: Path) -> 
     cached = load_generation(build_index(config, HashEmbedder()).path)
     fresh = load_generation(build_index(config_for(small_corpus, tmp_path / "other"), HashEmbedder()).path)
     np.testing.assert_array_equal(cached.paragraph_vectors, fresh.paragraph_vectors)
-    np.testing.assert_array_equal(cached.sentence_vectors.reconstruct_n(0, 3), fresh.sentence_vectors.reconstruct_n(0, 3))
+    np.testing.assert_array_equal(
+        cached.sentence_vectors.reconstruct_n(0, 3), fresh.sentence_vectors.reconstruct_n(0, 3)
+    )
 
 
 def test_removed_story_leaves_index_and_cache(small_corpus: Path, tmp_path: Path) -> None:

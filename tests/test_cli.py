@@ -25,12 +25,16 @@ def workdir(tmp_path: Path, engine_config: EngineConfig) -> Path:
     return tmp_path
 
 
-def run(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_") and k != "DISCORD_TOKEN"}
     full_env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     full_env["STORYBOT_MODEL_CACHE_DIR"] = str(MODEL_CACHE)
     full_env.update(env or {})
-    return subprocess.run([*STORYBOT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env, timeout=300)
+    return subprocess.run(
+        [*STORYBOT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env, timeout=300
+    )
 
 
 def test_ask_prints_the_quote_and_its_citation(workdir: Path) -> None:
@@ -109,7 +113,12 @@ def test_build_then_info_then_stale_then_ask_rebuilds(workdir: Path) -> None:
     assert "Indexed 1 stories, 14 paragraphs" in built.stdout
     info = run(["index", "info", "--json"], workdir)
     assert json.loads(info.stdout)["stale"] is False
-    write_story(workdir / "corpus", "bridge.txt", "The Harlem bridge will close for repairs in May 2018.\n", title="Bridge repairs")
+    write_story(
+        workdir / "corpus",
+        "bridge.txt",
+        "The Harlem bridge will close for repairs in May 2018.\n",
+        title="Bridge repairs",
+    )
     assert json.loads(run(["index", "info", "--json"], workdir).stdout)["stale"] is True
     result = run(["ask", "--json", "When will the Harlem bridge close?"], workdir)
     assert json.loads(result.stdout)["quotes"][0]["file"] == "bridge.txt"

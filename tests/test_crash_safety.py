@@ -55,7 +55,8 @@ def test_sigkill_mid_build_leaves_the_old_index_serving(small_corpus: Path, tmp_
     write_story(small_corpus, "bridge.txt", "The bridge closes in May.\n", title="Bridge")
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_BUILD, str(small_corpus), str(config.index_dir), str(REPO), stage],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert child.stdout is not None

@@ -29,7 +29,9 @@ def test_long_or_odd_names_get_a_short_stable_key() -> None:
     st.text(max_size=50),
     st.text(min_size=0, max_size=64, alphabet="0123456789abcdef"),
 )
-def test_quote_ref_round_trips(index: int, file: str, paragraph: int, start: int, end: int, text: str, corpus: str) -> None:
+def test_quote_ref_round_trips(
+    index: int, file: str, paragraph: int, start: int, end: int, text: str, corpus: str
+) -> None:
     ref = QuoteRef.of(index, file, paragraph=paragraph, start=start, end=end, text=text, corpus_hash=corpus)
     custom_id = ref.custom_id()
     assert len(custom_id) <= MAX_CUSTOM_ID

@@ -16,7 +16,11 @@ def unit_rows(rng: np.random.Generator, n: int, d: int = 384) -> np.ndarray:
 @pytest.mark.parametrize(("sentences", "questions", "k"), [(5000, 64, 100), (5000, 1, 100), (40, 3, 100), (1, 1, 5)])
 def test_search_matches_numpy(sentences: int, questions: int, k: int) -> None:
     rng = np.random.default_rng(sentences + questions)
-    vectors, paragraphs, asked = unit_rows(rng, sentences), unit_rows(rng, max(1, sentences // 5)), unit_rows(rng, questions)
+    vectors, paragraphs, asked = (
+        unit_rows(rng, sentences),
+        unit_rows(rng, max(1, sentences // 5)),
+        unit_rows(rng, questions),
+    )
     search = DenseSearch(vectors, paragraphs)
     assert search._session is not None, "ONNX Runtime should take the products"
     scores, best, paragraph_scores = search.search(asked, k)

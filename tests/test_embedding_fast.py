@@ -21,7 +21,9 @@ TEXTS = [
 
 
 def _encode(embedder: SentenceTransformerEmbedder, texts: Sequence[str]) -> np.ndarray:
-    return embedder._model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    return embedder._model.encode(
+        list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
 
 
 def test_the_bundled_model_takes_the_direct_path(embedder: SentenceTransformerEmbedder) -> None:
@@ -48,8 +50,12 @@ def test_a_default_prompt_and_truncation_are_applied_as_encode_applies_them() ->
     assert not np.allclose(got, plain[:, :128] / np.linalg.norm(plain[:, :128], axis=1, keepdims=True), atol=1e-3)
 
 
-def test_falls_back_to_encode_when_the_direct_path_differs_or_fails(embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedder, "_forward", lambda texts: np.zeros((len(texts), embedder.dimension), dtype=np.float32))
+def test_falls_back_to_encode_when_the_direct_path_differs_or_fails(
+    embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        embedder, "_forward", lambda texts: np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    )
     assert not embedder._choose_direct_path()
 
     def broken(texts: Sequence[str]) -> np.ndarray:

@@ -30,8 +30,8 @@ from index.quality.metrics import (
     spread_seconds,
     threshold_metrics,
 )
-from index.quality.report import BASELINES, format_table
 from index.quality.qa import QAQuestion, load_qa_set
+from index.quality.report import BASELINES, format_table
 from index.retrieval.scorer import neutral_scorer
 from index.types import Answer, Quote
 from tests.conftest import HashEmbedder
@@ -46,8 +46,14 @@ def quote(paragraph: int, start: int, end: int, text: str = "", file: str = "Sto
 
 def question(**changes: Any) -> QAQuestion:
     fields: dict[str, Any] = {
-        "id": "q1", "title": "Story", "question": "When?", "impossible": False, "paragraph": 2,
-        "answers": ("1973",), "answer_start": 10, "certain": True,
+        "id": "q1",
+        "title": "Story",
+        "question": "When?",
+        "impossible": False,
+        "paragraph": 2,
+        "answers": ("1973",),
+        "answer_start": 10,
+        "certain": True,
     }
     fields.update(changes)
     return QAQuestion(**fields)
@@ -189,8 +195,16 @@ def test_select_questions_spreads_over_every_story() -> None:
 def test_table_shows_baselines_beside_storybot() -> None:
     metrics = {"sent@1": 0.7123, "n_answerable": 10, "auroc_impossible": None, "seconds_median": 0.0123}
     report = {
-        "set": "squad2/test", "stories": 1, "questions": 10, "answerable": 10, "impossible": 0, "mode": "own",
-        "threshold": 0.4, "total_seconds": 3.0, "own": metrics, "baselines": BASELINES["squad2/test"],
+        "set": "squad2/test",
+        "stories": 1,
+        "questions": 10,
+        "answerable": 10,
+        "impossible": 0,
+        "mode": "own",
+        "threshold": 0.4,
+        "total_seconds": 3.0,
+        "own": metrics,
+        "baselines": BASELINES["squad2/test"],
     }
     table = format_table(report)
     assert "| metric" in table and "bm25" in table and "minilm" in table
@@ -260,7 +274,9 @@ MAX_CHARS_FIRST_QUOTE = 260  # measured 201–205: answers must stay short enoug
 @pytest.mark.parametrize(("section", "key"), list(FLOORS))
 def test_quality_stays_above_its_floor(subset_report: dict[str, Any], section: str, key: str) -> None:
     value = subset_report[section][key]
-    assert value is not None and value >= FLOORS[section, key], f"{section} {key} = {value}, floor {FLOORS[section, key]}"
+    assert value is not None and value >= FLOORS[section, key], (
+        f"{section} {key} = {value}, floor {FLOORS[section, key]}"
+    )
 
 
 def test_quotes_stay_short(subset_report: dict[str, Any]) -> None:
@@ -299,7 +315,9 @@ def small_set(folder: Path, stories: int = 2, paragraphs: int = 3) -> Path:
 def run_eval(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_") and k != "DISCORD_TOKEN"}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "bot.cli", "eval", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "eval", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_cli_eval_prints_parseable_json(tmp_path: Path) -> None:
@@ -308,11 +326,36 @@ def test_cli_eval_prints_parseable_json(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["set"], report["stories"], report["questions"]) == ("qa/dev", 2, 20)
-    assert set(report) >= {"set", "stories", "questions", "answerable", "impossible", "mode", "threshold", "own", "pooled", "baselines"}
+    assert set(report) >= {
+        "set",
+        "stories",
+        "questions",
+        "answerable",
+        "impossible",
+        "mode",
+        "threshold",
+        "own",
+        "pooled",
+        "baselines",
+    }
     assert set(report["own"]) >= {
-        "sent@1", "sent@3", "sent@1c", "sent@3c", "ans@1", "para@1", "mrr@3", "chars_quote1", "chars_answer",
-        "auroc_impossible", "acc_thr", "precision_thr", "recall_thr", "auroc_offstory", "offstory_refused",
-        "seconds_median", "seconds_mean",
+        "sent@1",
+        "sent@3",
+        "sent@1c",
+        "sent@3c",
+        "ans@1",
+        "para@1",
+        "mrr@3",
+        "chars_quote1",
+        "chars_answer",
+        "auroc_impossible",
+        "acc_thr",
+        "precision_thr",
+        "recall_thr",
+        "auroc_offstory",
+        "offstory_refused",
+        "seconds_median",
+        "seconds_mean",
     }
     assert set(report["pooled"]) >= {"sent@1", "sent@1c", "story@1", "seconds_median"}
     assert "Traceback" not in result.stderr

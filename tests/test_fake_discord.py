@@ -123,7 +123,9 @@ def make_bot(**options: Any) -> tuple[FastBot, list[discord.Message]]:
 
 
 @asynccontextmanager
-async def running(*, sync: bool = True, **bot_options: Any) -> AsyncIterator[tuple[FakeDiscord, FastBot, list[discord.Message]]]:
+async def running(
+    *, sync: bool = True, **bot_options: Any
+) -> AsyncIterator[tuple[FakeDiscord, FastBot, list[discord.Message]]]:
     """Start fake + bot, wait for on_ready (and a guild command sync), always clean up."""
     async with FakeDiscord.with_default_world() as fake:
         fake.heartbeat_interval_ms = 1000
@@ -184,7 +186,9 @@ def test_payload_builders_look_like_discord() -> None:
 def test_validation_reports_discord_error_trees() -> None:
     assert validation.check_message({"content": "x" * 2000}) is None
     errors = validation.check_message({"content": "x" * 2001})
-    assert errors == {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}
+    assert errors == {
+        "content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}
+    }
     embed = {"title": "t" * 257, "fields": [{"name": "n", "value": "v" * 1025}]}
     errors = validation.check_message({"embeds": [embed]}, prefix=["data"])
     assert errors is not None
@@ -246,7 +250,9 @@ async def test_button_modal_context_menu_and_dm() -> None:
         click = await fake.click_button(message, "demo:go", user_id=DefaultIds.admin)
         assert (await click.wait_response())["type"] == 7
         clicked = await click.final_message()
-        assert clicked["content"] == "clicked by admin" and clicked["components"] == [] and clicked["id"] == message["id"]
+        assert (
+            clicked["content"] == "clicked by admin" and clicked["components"] == [] and clicked["id"] == message["id"]
+        )
 
         form = await fake.slash_command("form")
         submitted = await form.submit_modal({"story_title": "Dragons"})
@@ -312,7 +318,10 @@ async def test_interaction_rules_double_ack_and_deadline() -> None:
         handle = await fake.slash_command("echo", {"text": "a"})
         await handle.wait_response()
         url = f"{fake.base_url}/api/v10/interactions/{handle.id}/{handle.token}/callback"
-        async with aiohttp.ClientSession() as session, session.post(url, json={"type": 4, "data": {"content": "x"}}) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json={"type": 4, "data": {"content": "x"}}) as resp,
+        ):
             assert resp.status == 400 and (await resp.json())["code"] == 40060
 
         fake.interaction_deadline = 0.2
@@ -336,7 +345,9 @@ async def test_rate_limits_and_server_errors_are_retried() -> None:
         handle = await fake.slash_command("ping")
         assert (await handle.final_message())["content"] == "pong"
         await fake.user_message(content=f"{fake.bot_mention} hi")
-        assert (await fake.wait_for_message(lambda m: m["kind"] == "channel", timeout=5))["content"].startswith("you said")
+        assert (await fake.wait_for_message(lambda m: m["kind"] == "channel", timeout=5))["content"].startswith(
+            "you said"
+        )
         assert [f["status"] for f in fake.faults.fired] == [429, 429, 500]
 
 

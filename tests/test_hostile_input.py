@@ -20,11 +20,40 @@ from tests.conftest import HashEmbedder
 
 EXAMPLES = int(os.environ.get("STORYBOT_FUZZ_EXAMPLES", "200"))
 
-NASTY = st.sampled_from([
-    "\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\x00", "\x07", "\r", "\u2028", "\u0301", "\u0651",
-    "👩‍👩‍👧", "🏳️‍🌈", "مرحبا", "שלום", "ﷺ", "𝕳𝖊𝖑𝖑𝖔", "@everyone", "<@123456789012345678>", "**", "`", "> ",
-    "U.S.", "Sgt.", "“", "”", "...", "?!", "\t", " ",
-])
+NASTY = st.sampled_from(
+    [
+        "\u200b",
+        "\u200d",
+        "\u202e",
+        "\u2066",
+        "\ufeff",
+        "\x00",
+        "\x07",
+        "\r",
+        "\u2028",
+        "\u0301",
+        "\u0651",
+        "👩‍👩‍👧",
+        "🏳️‍🌈",
+        "مرحبا",
+        "שלום",
+        "ﷺ",
+        "𝕳𝖊𝖑𝖑𝖔",
+        "@everyone",
+        "<@123456789012345678>",
+        "**",
+        "`",
+        "> ",
+        "U.S.",
+        "Sgt.",
+        "“",
+        "”",
+        "...",
+        "?!",
+        "\t",
+        " ",
+    ]
+)
 TEXT = st.lists(st.one_of(st.text(max_size=30), NASTY), max_size=40).map("".join)
 
 
@@ -61,7 +90,11 @@ def test_any_text_story_indexes_and_answers_with_sliced_quotes(paragraphs: list[
             assert quote.text
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(TEXT)
 def test_any_question_gets_an_answer_or_a_question_error(question: str) -> None:
     engine = _fuzz_engine()

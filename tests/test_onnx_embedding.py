@@ -63,7 +63,9 @@ def test_the_export_gives_the_models_vectors(model_cache: Path, embedder: Senten
     assert record["max_length"] == 256 and record["inputs"] == ["input_ids", "token_type_ids", "attention_mask"]
 
 
-def test_the_bundled_models_graph_is_fused_and_padding_free(model_cache: Path, embedder: SentenceTransformerEmbedder) -> None:
+def test_the_bundled_models_graph_is_fused_and_padding_free(
+    model_cache: Path, embedder: SentenceTransformerEmbedder
+) -> None:
     """Both rewrites passed the same check; a silent fall-back to an earlier graph would show here."""
     import onnx
 
@@ -128,7 +130,8 @@ def test_auto_runtime_opens_the_export_without_torch(
 def test_torch_runtime_and_gpu_devices_skip_the_export(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     loaded: list[tuple[str, str]] = []
     monkeypatch.setattr(
-        "index.embedding.runtime.SentenceTransformerEmbedder", lambda model, device: loaded.append((model, device)) or "torch model"
+        "index.embedding.runtime.SentenceTransformerEmbedder",
+        lambda model, device: loaded.append((model, device)) or "torch model",
     )
     assert load_embedder(EngineConfig(model_cache_dir=model_cache, runtime="torch")) == "torch model"
     assert load_embedder(EngineConfig(model_cache_dir=model_cache, device="cuda")) == "torch model"
@@ -148,8 +151,12 @@ def test_first_start_exports_then_later_starts_reuse(tmp_path: Path, monkeypatch
     monkeypatch.setattr(sys, "stderr", terminal)
     first = load_embedder(EngineConfig(model_cache_dir=cache), progress=True)
     assert isinstance(first, OnnxEmbedder)
-    assert f"Saving a fast copy of the embedding model in {cache} (once" in terminal.getvalue()  # why this start is slow
-    assert sorted(p.name for p in cache.iterdir()) == [export_folder(cache, first.model_id).name]  # no temporary folder left
+    assert (
+        f"Saving a fast copy of the embedding model in {cache} (once" in terminal.getvalue()
+    )  # why this start is slow
+    assert sorted(p.name for p in cache.iterdir()) == [
+        export_folder(cache, first.model_id).name
+    ]  # no temporary folder left
     assert isinstance(open_export(cache, first.model_id), OnnxEmbedder)
 
 
@@ -168,17 +175,32 @@ def small_random_model(folder: Path, architecture: str) -> Path:
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_path()))
     sizes = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128}
-    extra = {"roberta": {"pad_token_id": 0, "type_vocab_size": 1}, "distilbert": {"dim": 64, "n_layers": 2, "n_heads": 4, "hidden_dim": 128}}
-    config = AutoConfig.for_model(architecture, vocab_size=tokenizer.vocab_size, max_position_embeddings=300, **sizes, **extra.get(architecture, {}))
+    extra = {
+        "roberta": {"pad_token_id": 0, "type_vocab_size": 1},
+        "distilbert": {"dim": 64, "n_layers": 2, "n_heads": 4, "hidden_dim": 128},
+    }
+    config = AutoConfig.for_model(
+        architecture,
+        vocab_size=tokenizer.vocab_size,
+        max_position_embeddings=300,
+        **sizes,
+        **extra.get(architecture, {}),
+    )
     AutoModel.from_config(config).save_pretrained(folder / "hf")
     tokenizer.save_pretrained(folder / "hf")
-    model = SentenceTransformer(modules=[Transformer(str(folder / "hf"), max_seq_length=128), Pooling(64)], device="cpu")
+    model = SentenceTransformer(
+        modules=[Transformer(str(folder / "hf"), max_seq_length=128), Pooling(64)], device="cpu"
+    )
     model.save(str(folder / "st"))
     return folder / "st"
 
 
-@pytest.mark.parametrize(("architecture", "padding_free"), [("bert", True), ("roberta", True), ("distilbert", True), ("mpnet", False)])
-def test_other_architectures_export_with_the_models_vectors(architecture: str, padding_free: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("architecture", "padding_free"), [("bert", True), ("roberta", True), ("distilbert", True), ("mpnet", False)]
+)
+def test_other_architectures_export_with_the_models_vectors(
+    architecture: str, padding_free: bool, tmp_path: Path
+) -> None:
     """A self-hoster may name any model: the copy must give its vectors, padding-free where the
     rewrite knows the fused graph (MPNet's relative attention is not fused, so it is not)."""
     import onnx
@@ -219,7 +241,9 @@ def test_a_model_the_export_cannot_carry_runs_on_torch_and_is_not_retried(
     assert isinstance(load_embedder(config), SentenceTransformerEmbedder)
 
 
-def test_dead_exports_leftovers_are_removed(model_cache: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+def test_dead_exports_leftovers_are_removed(
+    model_cache: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
     folder = export_folder(tmp_path, embedder.model_id)
     leftover = tmp_path / f".{folder.name}.999999999-dead.tmp"
     leftover.mkdir(parents=True)
@@ -268,10 +292,14 @@ def test_a_process_with_the_export_answers_without_importing_torch(
         [sys.executable, "-c", ASK_WITHOUT_TORCH], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "OnnxEmbedder False In 2016 we locked up over 1,000 people in over 100 gang takedowns."
+    assert (
+        result.stdout.strip() == "OnnxEmbedder False In 2016 we locked up over 1,000 people in over 100 gang takedowns."
+    )
 
 
-def test_a_library_surprise_during_export_is_remembered_not_raised(embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_library_surprise_during_export_is_remembered_not_raised(
+    embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def changed_api(*args: object, **kwargs: object) -> None:
         raise RuntimeError("preprocess() changed in a new sentence-transformers")
 
@@ -279,4 +307,6 @@ def test_a_library_surprise_during_export_is_remembered_not_raised(embedder: Sen
     with pytest.raises(ExportUnsupported, match="RuntimeError: preprocess"):
         export(embedder, tmp_path)
     assert "RuntimeError" in (unsupported_reason(tmp_path, embedder.model_id) or "")
-    assert [p.name for p in tmp_path.iterdir()] == [export_folder(tmp_path, embedder.model_id).name]  # no temporary folder left
+    assert [p.name for p in tmp_path.iterdir()] == [
+        export_folder(tmp_path, embedder.model_id).name
+    ]  # no temporary folder left

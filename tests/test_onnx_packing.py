@@ -21,7 +21,11 @@ HIDDEN, HEADS, FEED, VOCAB, POSITIONS = 8, 2, 16, 30, 12
 
 
 def encoder(
-    *, layers: int = 2, pooling: str = "mean", embedding: str = "fused", attention_attributes: dict[str, Any] | None = None
+    *,
+    layers: int = 2,
+    pooling: str = "mean",
+    embedding: str = "fused",
+    attention_attributes: dict[str, Any] | None = None,
 ) -> onnx.ModelProto:
     """A fused BERT-like encoder: an embedding layer (EmbedLayerNormalization as for BERT, or
     Gathers, Adds and a LayerNormalization as for RoBERTa), then Attention, MatMul,
@@ -38,16 +42,22 @@ def encoder(
         helper.make_node("Cast", ["token_type_ids"], ["types32"], to=TensorProto.INT32),
         helper.make_node("Cast", ["attention_mask"], ["mask32"], to=TensorProto.INT32),
     ]
-    word, position, segment = weight("word", VOCAB, HIDDEN), weight("position", POSITIONS, HIDDEN), weight("segment", 2, HIDDEN)
+    word, position, segment = (
+        weight("word", VOCAB, HIDDEN),
+        weight("position", POSITIONS, HIDDEN),
+        weight("segment", 2, HIDDEN),
+    )
     gamma, beta = weight("embed_gamma", HIDDEN), weight("embed_beta", HIDDEN)
     if embedding == "fused":
-        nodes.append(helper.make_node(
-            "EmbedLayerNormalization",
-            ["ids32", "types32", word, position, segment, gamma, beta, "mask32"],
-            ["hidden0", "mask_index"],
-            domain="com.microsoft",
-            epsilon=1e-12,
-        ))
+        nodes.append(
+            helper.make_node(
+                "EmbedLayerNormalization",
+                ["ids32", "types32", word, position, segment, gamma, beta, "mask32"],
+                ["hidden0", "mask_index"],
+                domain="com.microsoft",
+                epsilon=1e-12,
+            )
+        )
     else:
         weights.append(numpy_helper.from_array(np.array([1], np.int64), "axis1_"))
         nodes += [
@@ -62,28 +72,46 @@ def encoder(
             helper.make_node("LayerNormalization", ["summed1", gamma, beta], ["hidden0"], axis=-1, epsilon=1e-12),
             helper.make_node("ReduceSum", ["mask32", "axis1_"], ["mask_index"], keepdims=0),
         ]
-        weights += [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(0, np.int64), "zero")]
+        weights += [
+            numpy_helper.from_array(np.array(1, np.int64), "one"),
+            numpy_helper.from_array(np.array(0, np.int64), "zero"),
+        ]
     hidden = "hidden0"
     for layer in range(layers):
         nodes += [
             helper.make_node(
                 "Attention",
-                [hidden, weight(f"qkv{layer}", HIDDEN, 3 * HIDDEN), weight(f"qkv_bias{layer}", 3 * HIDDEN), "mask_index"],
+                [
+                    hidden,
+                    weight(f"qkv{layer}", HIDDEN, 3 * HIDDEN),
+                    weight(f"qkv_bias{layer}", 3 * HIDDEN),
+                    "mask_index",
+                ],
                 [f"attended{layer}"],
                 domain="com.microsoft",
                 num_heads=HEADS,
                 **(attention_attributes or {}),
             ),
-            helper.make_node("MatMul", [f"attended{layer}", weight(f"out{layer}", HIDDEN, HIDDEN)], [f"projected{layer}"]),
+            helper.make_node(
+                "MatMul", [f"attended{layer}", weight(f"out{layer}", HIDDEN, HIDDEN)], [f"projected{layer}"]
+            ),
             helper.make_node(
                 "SkipLayerNormalization",
-                [f"projected{layer}", hidden, weight(f"g1_{layer}", HIDDEN), weight(f"b1_{layer}", HIDDEN), weight(f"ob{layer}", HIDDEN)],
+                [
+                    f"projected{layer}",
+                    hidden,
+                    weight(f"g1_{layer}", HIDDEN),
+                    weight(f"b1_{layer}", HIDDEN),
+                    weight(f"ob{layer}", HIDDEN),
+                ],
                 [f"normed{layer}"],
                 domain="com.microsoft",
                 epsilon=1e-12,
             ),
             helper.make_node("MatMul", [f"normed{layer}", weight(f"w_up{layer}", HIDDEN, FEED)], [f"up{layer}"]),
-            helper.make_node("BiasGelu", [f"up{layer}", weight(f"up_bias{layer}", FEED)], [f"gelu{layer}"], domain="com.microsoft"),
+            helper.make_node(
+                "BiasGelu", [f"up{layer}", weight(f"up_bias{layer}", FEED)], [f"gelu{layer}"], domain="com.microsoft"
+            ),
             helper.make_node("MatMul", [f"gelu{layer}", weight(f"w_down{layer}", FEED, HIDDEN)], [f"down{layer}"]),
             helper.make_node(
                 "SkipLayerNormalization",
@@ -106,16 +134,28 @@ def encoder(
             helper.make_node("Div", ["summed", "counts"], ["sentence_embedding"]),
         ]
     else:  # the first token
-        nodes.append(helper.make_node("Gather", [hidden, numpy_helper.from_array(np.array(0, np.int64), "first").name], ["sentence_embedding"], axis=1))
+        nodes.append(
+            helper.make_node(
+                "Gather",
+                [hidden, numpy_helper.from_array(np.array(0, np.int64), "first").name],
+                ["sentence_embedding"],
+                axis=1,
+            )
+        )
         weights.append(numpy_helper.from_array(np.array(0, np.int64), "first"))
     graph = helper.make_graph(
         nodes,
         "encoder",
-        [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "tokens"]) for name in ("input_ids", "token_type_ids", "attention_mask")],
+        [
+            helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "tokens"])
+            for name in ("input_ids", "token_type_ids", "attention_mask")
+        ],
         [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", HIDDEN])],
         [*weights, axis1, axis2],
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
 
 
 def run(model: onnx.ModelProto, lengths: list[int]) -> np.ndarray:

@@ -48,7 +48,9 @@ def test_schema_wal_and_secret(tmp_path: Path, records: Records) -> None:
 
 
 def test_user_ids_are_keyed_hashes(tmp_path: Path, records: Records) -> None:
-    records.record_answer(answer_id="a" * 12, user_id=123456789012345678, via="slash", answer=make_answer("q"), latency=0.02)
+    records.record_answer(
+        answer_id="a" * 12, user_id=123456789012345678, via="slash", answer=make_answer("q"), latency=0.02
+    )
     db = sqlite3.connect(tmp_path / "data" / DB_NAME)
     (user_hash,) = db.execute("SELECT user_hash FROM questions").fetchone()
     db.close()
@@ -92,7 +94,9 @@ def test_vote_is_changeable_one_per_person(records: Records) -> None:
 
 def test_logging_off_keeps_no_questions_but_votes(tmp_path: Path) -> None:
     recs = Records.open(tmp_path / "d", log_questions=False)
-    assert recs.record_answer(answer_id="d" * 12, user_id=1, via="slash", answer=make_answer("q"), latency=0.01) is False
+    assert (
+        recs.record_answer(answer_id="d" * 12, user_id=1, via="slash", answer=make_answer("q"), latency=0.01) is False
+    )
     recs.record_vote(answer_id="d" * 12, user_id=1, up=False)
     stats = recs.stats()
     assert stats.questions == 0 and stats.votes_down == 1
@@ -114,7 +118,9 @@ def test_retention_purges_old_records(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_format_stats_strips_control_characters(records: Records) -> None:
-    records.record_answer(answer_id="9" * 12, user_id=1, via="dm", answer=make_answer("evil\x1b[31m?", False), latency=0.01)
+    records.record_answer(
+        answer_id="9" * 12, user_id=1, via="dm", answer=make_answer("evil\x1b[31m?", False), latency=0.01
+    )
     assert "\x1b" not in format_stats(records.stats())
 
 
@@ -136,7 +142,12 @@ def test_processes_starting_together_share_one_database_and_key(tmp_path: Path) 
         hashes: list[str] = []
         failures: list[BaseException] = []
 
-        def open_together(data: Path = data, start: threading.Barrier = start, hashes: list[str] = hashes, failures: list[BaseException] = failures) -> None:
+        def open_together(
+            data: Path = data,
+            start: threading.Barrier = start,
+            hashes: list[str] = hashes,
+            failures: list[BaseException] = failures,
+        ) -> None:
             start.wait()
             try:
                 records = Records.open(data)
@@ -153,4 +164,6 @@ def test_processes_starting_together_share_one_database_and_key(tmp_path: Path) 
             thread.join()
         assert not failures, failures
         assert len(hashes) == 8 and len(set(hashes)) == 1
-        assert sorted(p.name for p in data.iterdir() if not p.name.startswith(DB_NAME)) == [SECRET_NAME]  # no key file left behind
+        assert sorted(p.name for p in data.iterdir() if not p.name.startswith(DB_NAME)) == [
+            SECRET_NAME
+        ]  # no key file left behind

@@ -96,7 +96,9 @@ def plan(questions: int, users: list[int], seconds: float, seed: int = 6) -> lis
     rng.shuffle(order)
     routes = ["slash", "slash", "slash", "slash", "mention", "dm"]
     return [
-        Asked(n, user, routes[n % len(routes)], f"{rng.choice(QUESTIONS)} ({n})" if n % 3 else rng.choice(QUESTIONS), at)
+        Asked(
+            n, user, routes[n % len(routes)], f"{rng.choice(QUESTIONS)} ({n})" if n % 3 else rng.choice(QUESTIONS), at
+        )
         for n, (user, at) in enumerate(zip(order, times))
     ]
 
@@ -158,7 +160,9 @@ async def run_load(
     )
     async with storybot_running(fake, settings, lambda: engine) as bot:
         for n, question in enumerate(QUESTIONS[:4]):  # warm-up: model, batcher, records, discord.py caches
-            warm = await fake.slash_command("ask", {"question": question}, user_id=DefaultIds.owner if n % 2 else DefaultIds.admin)
+            warm = await fake.slash_command(
+                "ask", {"question": question}, user_id=DefaultIds.owner if n % 2 else DefaultIds.admin
+            )
             await warm.final_message(timeout=30)
             await asyncio.sleep(COOLDOWN / 2)
         gc.collect()
@@ -205,7 +209,8 @@ async def run_load(
 def check_and_report(figures: dict[str, Any], capsys: pytest.CaptureFixture[str], label: str) -> None:
     outcomes = figures["outcomes"]
     line = (
-        f"\n[load {label}] {figures['questions']} questions from {figures['users']} users sent in {figures['sent_in']:.1f} s "
+        f"\n[load {label}] {figures['questions']} questions from {figures['users']} users sent in "
+        f"{figures['sent_in']:.1f} s "
         f"({dict(figures['routes'])}); all settled after {figures['drained_in']:.1f} s: "
         f"answered {outcomes['answered']}, cooldown {outcomes['cooldown']}, busy {outcomes['busy']}, "
         f"other {sum(v for k, v in outcomes.items() if k not in ('answered', 'cooldown', 'busy'))}; "
@@ -246,7 +251,9 @@ async def test_load_short(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    figures = await run_load(fake_discord, engine, engine_config, tmp_path / "data", questions=60, users=10, seconds=10.0)
+    figures = await run_load(
+        fake_discord, engine, engine_config, tmp_path / "data", questions=60, users=10, seconds=10.0
+    )
     check_and_report(figures, capsys, "short")
 
 
@@ -259,5 +266,7 @@ async def test_load_full(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    figures = await run_load(fake_discord, engine, engine_config, tmp_path / "data", questions=300, users=50, seconds=10.0)
+    figures = await run_load(
+        fake_discord, engine, engine_config, tmp_path / "data", questions=300, users=50, seconds=10.0
+    )
     check_and_report(figures, capsys, "full")

@@ -42,7 +42,9 @@ from tests.reliability_fixtures import (
 )
 from tests.test_bot_e2e_ask import INSULT_Q, assert_sane, eventually
 
-PANDA_STORY = "---\ntitle: The city zoo welcomes a giant panda\n---\nThe city zoo named its new giant panda Bao Bao on Tuesday.\n"
+PANDA_STORY = (
+    "---\ntitle: The city zoo welcomes a giant panda\n---\nThe city zoo named its new giant panda Bao Bao on Tuesday.\n"
+)
 
 STALL_WRITING = """
 import sys, time
@@ -59,7 +61,8 @@ index.store.build.write_generation = _stalled_write
 def big_story(lines: int) -> str:
     """A story long enough that embedding it takes the real model a while."""
     body = "\n".join(
-        f"In ward {i}, the council heard that bridge number {i * 7} needs {i % 13 + 2} new girders before the {i % 4 + 1}th winter. "
+        f"In ward {i}, the council heard that bridge number {i * 7} needs {i % 13 + 2} new girders "
+        f"before the {i % 4 + 1}th winter. "
         f"Engineers from firm {i % 31} said repairs would cost {i * 3 + 10} thousand dollars."
         for i in range(lines)
     )
@@ -152,7 +155,9 @@ async def test_sigkill_during_reindex_keeps_the_old_index_and_sigterm_closes_cle
     last = fake.connections[-1]
     assert last["closed"] is not None and last["closed_by"] == "client" and last["close_code"] == 1000, fake.connections
     data = workdir / "data"
-    assert not (data / f"{DB_NAME}-wal").exists() or (data / f"{DB_NAME}-wal").stat().st_size == 0  # checkpointed on close
+    assert (
+        not (data / f"{DB_NAME}-wal").exists() or (data / f"{DB_NAME}-wal").stat().st_size == 0
+    )  # checkpointed on close
     with sqlite3.connect(data / DB_NAME) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM questions").fetchone()[0] == 3
@@ -205,7 +210,11 @@ async def test_shutdown_answers_the_questions_it_already_took_and_turns_new_ones
         await eventually(lambda: bot.service.closing)
         late = await fake.slash_command("ask", {"question": INSULT_Q}, user_id=DefaultIds.owner)
         refusal = await late.wait_response()
-        assert refusal["type"] == 4 and refusal["data"]["content"] == render.SHUTTING_DOWN_TEXT and refusal["data"]["flags"] & 64
+        assert (
+            refusal["type"] == 4
+            and refusal["data"]["content"] == render.SHUTTING_DOWN_TEXT
+            and refusal["data"]["flags"] & 64
+        )
         late_mention = await mention(fake, INSULT_Q, author=DefaultIds.owner)
         assert (await reply_to(fake, int(late_mention["id"])))["content"] == render.SHUTTING_DOWN_TEXT
         assert not closing.done()
@@ -264,7 +273,9 @@ def test_sigkill_while_writing_feedback_leaves_a_consistent_database(tmp_path: P
         questions = db.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
         votes = db.execute("SELECT COUNT(*) FROM votes").fetchone()[0]
         per_question = {n for (n,) in db.execute("SELECT COUNT(*) FROM quotes GROUP BY question_id")}
-        orphans = db.execute("SELECT COUNT(*) FROM quotes WHERE question_id NOT IN (SELECT id FROM questions)").fetchone()[0]
+        orphans = db.execute(
+            "SELECT COUNT(*) FROM quotes WHERE question_id NOT IN (SELECT id FROM questions)"
+        ).fetchone()[0]
     assert questions >= last + 1  # everything reported as written survived the kill
     assert votes in (questions - 1, questions)  # the kill may fall between a question and its vote
     assert per_question == {3} and not orphans  # a question and its quotes are written together or not at all
@@ -311,7 +322,10 @@ def _flip_byte(path: Path) -> None:
 BROKEN_INDEXES: dict[str, tuple[Any, str]] = {
     "truncated": (lambda gen: _truncate(gen / "sentences.faiss"), "sentences.faiss: checksum mismatch"),
     "corrupted": (lambda gen: _flip_byte(gen / "paragraphs.npy"), "paragraphs.npy: checksum mismatch"),
-    "wrong-version": (lambda gen: _rewrite_manifest(gen, lambda m: m.__setitem__("format_version", 99)), "index format 99"),
+    "wrong-version": (
+        lambda gen: _rewrite_manifest(gen, lambda m: m.__setitem__("format_version", 99)),
+        "index format 99",
+    ),
     "missing-manifest": (lambda gen: (gen / "manifest.json").unlink(), "manifest missing"),
     "count-mismatch": (_fewer_paragraph_vectors, "paragraph vectors for"),
     "missing-file": (lambda gen: (gen / "meta.json").unlink(), "meta.json: missing"),
@@ -387,7 +401,9 @@ async def test_a_rebuild_that_writes_a_broken_index_is_refused_and_the_old_one_s
         monkeypatch.setattr(index.store.build, "write_generation", write)
         healed = await (await fake.slash_command("reindex", user_id=DefaultIds.admin)).wait_followup(timeout=120)
         assert healed["content"].startswith("Rebuilt the index: 2 stories")
-        panda = await (await fake.slash_command("ask", {"question": "What did the zoo name its panda?"})).final_message()
+        panda = await (
+            await fake.slash_command("ask", {"question": "What did the zoo name its panda?"})
+        ).final_message()
         assert "Bao Bao" in panda["embeds"][0]["description"]
         assert_sane(fake)
 
@@ -412,7 +428,9 @@ async def test_bad_settings_stop_run_and_ask_with_one_line_naming_the_setting(tm
     token = "not-a-real-token-but-secret"
     slots = asyncio.Semaphore(4)
 
-    async def attempt(n: int, command: list[str], values: dict[str, str]) -> tuple[list[str], dict[str, str], int, str, str]:
+    async def attempt(
+        n: int, command: list[str], values: dict[str, str]
+    ) -> tuple[list[str], dict[str, str], int, str, str]:
         workdir = tmp_path / f"{n}"
         workdir.mkdir()
         env = process_env(None, workdir, DISCORD_TOKEN=token, **values)
@@ -443,12 +461,17 @@ async def test_an_unusable_corpus_folder_is_named_at_start_up(
     fake = fake_discord
     workdir_with_index(tmp_path, engine_config)
     (tmp_path / "a-file").write_text("not a folder")
-    cases = {"a-file": "not a folder (set STORYBOT_CORPUS_DIR", "missing": "corpus folder not found (set STORYBOT_CORPUS_DIR)"}
+    cases = {
+        "a-file": "not a folder (set STORYBOT_CORPUS_DIR",
+        "missing": "corpus folder not found (set STORYBOT_CORPUS_DIR)",
+    }
     prefix = without_root_file_access()
     if prefix is not None:
         shutil.copytree(tmp_path / "corpus", tmp_path / "locked")
         (tmp_path / "locked").chmod(0)
-        cases["locked"] = "cannot read the corpus folder (Permission denied); check its permissions or STORYBOT_CORPUS_DIR"
+        cases["locked"] = (
+            "cannot read the corpus folder (Permission denied); check its permissions or STORYBOT_CORPUS_DIR"
+        )
 
     async def ask(name: str) -> tuple[str, int, str]:
         env = process_env(None, tmp_path, STORYBOT_CORPUS_DIR=str(tmp_path / name))

@@ -113,7 +113,12 @@ async def test_every_admin_command_refuses_non_admins_at_run_time(
     tmp_path: Path,
 ) -> None:
     fake = fake_discord
-    other_guild, other_channel, other_mod, other_mod_role = 811111111111111177, 822222222222222277, 833333333333333377, 844444444444444477
+    other_guild, other_channel, other_mod, other_mod_role = (
+        811111111111111177,
+        822222222222222277,
+        833333333333333377,
+        844444444444444477,
+    )
     editor, editor_role, lookalike_role = 833333333333333378, 844444444444444478, 844444444444444479
     fake.add_user(other_mod, "elsewhere-mod")
     fake.add_guild(other_guild, "Another Server", other_mod)
@@ -134,13 +139,21 @@ async def test_every_admin_command_refuses_non_admins_at_run_time(
     )
     counting = CountingRebuilds(engine)
     async with storybot_running(fake, settings, lambda: counting) as bot:  # type: ignore[arg-type, return-value]
-        admin_commands = [c for c in fake.guild_commands[DefaultIds.guild] if c.get("default_member_permissions") is not None]
+        admin_commands = [
+            c for c in fake.guild_commands[DefaultIds.guild] if c.get("default_member_permissions") is not None
+        ]
         assert [c["name"] for c in admin_commands] == ["reindex"]
-        for command in bot.tree.walk_commands():  # every command Discord hides from non-admins is also checked by the bot
+        for (
+            command
+        ) in bot.tree.walk_commands():  # every command Discord hides from non-admins is also checked by the bot
             if getattr(command, "default_permissions", None) is not None:
                 assert admin_check in command.checks, command.name
         for command in admin_commands:  # as if registered in another server and globally (DMs) too
-            definition = {k: v for k, v in copy.deepcopy(command).items() if k not in ("id", "guild_id", "application_id", "version")}
+            definition = {
+                k: v
+                for k, v in copy.deepcopy(command).items()
+                if k not in ("id", "guild_id", "application_id", "version")
+            }
             fake.register_command(definition, guild_id=other_guild)
             fake.register_command(definition, guild_id=None)
 
@@ -171,7 +184,9 @@ async def test_every_admin_command_refuses_non_admins_at_run_time(
                 assert counting.rebuilds == n, who
         assert_sane(fake)
     records = (tmp_path / "data").iterdir()
-    assert not any(token.encode() in path.read_bytes() for path in records if path.is_file() for token in WATCHED_TOKENS)
+    assert not any(
+        token.encode() in path.read_bytes() for path in records if path.is_file() for token in WATCHED_TOKENS
+    )
 
 
 # -- nothing a user types reaches the file system ------------------------------------------
@@ -285,9 +300,18 @@ async def test_questions_and_buttons_never_touch_files_outside_the_bots_folders(
             # A tampered copy of an answer whose buttons name files outside the corpus.
             tampered = copy.deepcopy(fake.get_message(int(answer["id"])))
             tampered["id"] = str(fake.snowflakes.next())
-            hostile = [*HOSTILE_IDS[:4], "sb:p:0:..:1:0:5:abcdef01:12345678", "sb:p:1:~0123456789:1:0:5:abcdef01:12345678"]
+            hostile = [
+                *HOSTILE_IDS[:4],
+                "sb:p:0:..:1:0:5:abcdef01:12345678",
+                "sb:p:1:~0123456789:1:0:5:abcdef01:12345678",
+            ]
             tampered["components"] = [
-                {"type": 1, "components": [{"type": 2, "style": 2, "label": "x", "custom_id": cid} for cid in hostile[i : i + 5]]}
+                {
+                    "type": 1,
+                    "components": [
+                        {"type": 2, "style": 2, "label": "x", "custom_id": cid} for cid in hostile[i : i + 5]
+                    ],
+                }
                 for i in range(0, len(hostile), 5)
             ]
             fake.store.put(tampered)
@@ -295,7 +319,9 @@ async def test_questions_and_buttons_never_touch_files_outside_the_bots_folders(
                 click = await fake.click_button(tampered, custom_id)
                 if QuoteRef.parse(custom_id) is not None:  # names no story the bot holds
                     assert (await click.final_message())["content"] == STORY_GONE_TEXT
-            shown = await (await fake.click_button(answer, show_ids(answer)[0])).final_message()  # the real one still works
+            shown = await (
+                await fake.click_button(answer, show_ids(answer)[0])
+            ).final_message()  # the real one still works
             assert shown["embeds"]
         assert not outside(touched, allowed), outside(touched, allowed)
         assert not any("passwd" in path or "shadow" in path or ".ssh" in path for _, path in touched)
@@ -305,7 +331,27 @@ async def test_questions_and_buttons_never_touch_files_outside_the_bots_folders(
 
 # -- SQL and pickles ------------------------------------------------------------------------
 
-SQLISH = st.sampled_from(["'", '"', ";", "--", "/*", "*/", "DROP TABLE questions;", "' OR '1'='1", "\\", "%", "_", "?", ":name", "\x00", "\u202e", "😀", "NULL"])
+SQLISH = st.sampled_from(
+    [
+        "'",
+        '"',
+        ";",
+        "--",
+        "/*",
+        "*/",
+        "DROP TABLE questions;",
+        "' OR '1'='1",
+        "\\",
+        "%",
+        "_",
+        "?",
+        ":name",
+        "\x00",
+        "\u202e",
+        "😀",
+        "NULL",
+    ]
+)
 TEXTISH = st.lists(st.one_of(st.text(max_size=20), SQLISH), max_size=12).map("".join)
 
 
@@ -319,7 +365,9 @@ def test_hostile_text_round_trips_through_the_records_exactly(
     try:
         quote = Quote("q", story, f"{story}.txt", 1, 0, 1, 0.5, None)
         answer = Answer(question, (quote,), 0.2, 0.5, "abc", 0.01)
-        records.record_answer(answer_id="0123456789ab", user_id=42, via=via, answer=answer, latency=0.01, context=context)
+        records.record_answer(
+            answer_id="0123456789ab", user_id=42, via=via, answer=answer, latency=0.01, context=context
+        )
         records.record_vote(answer_id="0123456789ab", user_id=7, up=False)
         stats = records.stats()
         assert [u.question for u in stats.unanswered] == [question]
@@ -367,7 +415,11 @@ def test_sql_is_only_ever_a_constant_string() -> None:
     for path in _python_files("bot", "index"):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("execute", "executemany", "executescript"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("execute", "executemany", "executescript")
+            ):
                 sql = node.args[0] if node.args else None
                 constant = isinstance(sql, ast.Constant) and isinstance(sql.value, str)
                 pragma = isinstance(sql, ast.JoinedStr) and ast.unparse(sql).startswith("f'PRAGMA user_version=")

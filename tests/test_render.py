@@ -31,7 +31,9 @@ text_st = st.text(alphabet=st.sampled_from(list("ab c*_~`|>#-+[]()<@\\.1\n:/ph")
 
 
 def quote(text: str, **kw: object) -> Quote:
-    values: dict[str, object] = dict(story="A story", file="s.txt", paragraph=2, start=0, end=len(text), score=0.9, source=None)
+    values: dict[str, object] = dict(
+        story="A story", file="s.txt", paragraph=2, start=0, end=len(text), score=0.9, source=None
+    )
     values.update(kw)
     return Quote(text, **values)  # type: ignore[arg-type]
 
@@ -41,7 +43,10 @@ def answer(*quotes: Quote, question: str = "who?", confidence: float = 0.9) -> A
 
 
 def test_escape_makes_markdown_literal() -> None:
-    assert escape_markdown("**bold** _it_ `code` ~~s~~ ||spoil||") == r"\*\*bold\*\* \_it\_ \`code\` \~\~s\~\~ \|\|spoil\|\|"
+    assert (
+        escape_markdown("**bold** _it_ `code` ~~s~~ ||spoil||")
+        == r"\*\*bold\*\* \_it\_ \`code\` \~\~s\~\~ \|\|spoil\|\|"
+    )
     assert escape_markdown("# Title\n- item\n1. first") == "\\# Title\n\\- item\n1\\. first"
     assert escape_markdown("<@123> [x](y)") == r"\<@123\> \[x\](y)"
     assert escape_markdown("a - b 2.5") == "a - b 2.5"  # only line starts make lists
@@ -172,7 +177,9 @@ def test_long_paragraph_windows_around_the_quote() -> None:
     after = " ".join(["after"] * 2000)
     text = f"{before} THE QUOTE. {after}"
     start = text.index("THE")
-    card = render_paragraph(StorySummary("T", "t.txt", 1, 1), 1, text, start=start, end=start + len("THE QUOTE."), note="note")
+    card = render_paragraph(
+        StorySummary("T", "t.txt", 1, 1), 1, text, start=start, end=start + len("THE QUOTE."), note="note"
+    )
     assert len(card.description) <= limits.DESCRIPTION
     assert "**THE QUOTE.**" in card.description
     assert card.description.startswith("*note*\n\n…before") and card.description.endswith("after…")
@@ -180,7 +187,17 @@ def test_long_paragraph_windows_around_the_quote() -> None:
 
 def test_story_info_and_help_fit() -> None:
     info = IndexInfo(
-        "p", "model", 384, 1, "abc", "2024-01-02T03:04:05+00:00", (StorySummary("S", "s.txt", 4, 20),), 4, 20, "flat", False
+        "p",
+        "model",
+        384,
+        1,
+        "abc",
+        "2024-01-02T03:04:05+00:00",
+        (StorySummary("S", "s.txt", 4, 20),),
+        4,
+        20,
+        "flat",
+        False,
     )
     card = render_story_info(info)
     assert dict(card.fields)["Built"] == "<t:1704164645:R>" and dict(card.fields)["Index"] == "up to date"

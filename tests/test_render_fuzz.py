@@ -38,17 +38,74 @@ from bot.views import build_view
 from index.types import Answer, IndexInfo, Quote, StorySummary
 
 EXAMPLES = int(os.environ.get("STORYBOT_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
-NASTY = st.sampled_from([
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202e", "\u202d", "\u2066", "\u2069", "\u061c", "\x07", "\x1b[31m",
-    "\u0301", "\u0651", "a\u0300\u0301\u0302\u0303", "\u2028", "\u2029", "\t", "\xa0", "\u3000",
-    "👩‍👩‍👧", "🏳️‍🌈", "🇺🇳", "مرحبا بالعالم", "שלום", "ﷺ", "𝕳𝖊𝖑𝖑𝖔", "Ǆ", "ﬃ",
-    "@everyone", "@here", "<@123456789012345678>", "<@!123456789012345678>", "<@&123456789012345678>",
-    "<#123456789012345678>", "<t:1:R>", "</ask:1>", "<:emoji:123>", "<a:e:1>",
-    "**", "__", "~~", "||", "`", "```", "> ", ">>> ", "# ", "- ", "1. ", "[x](https://evil.example)", "\\", "\\<",
-    "https://example.org/a_b*c", "http://x.y/(z)", "U.S.", "...", "?!", "“", "”",
-])
+NASTY = st.sampled_from(
+    [
+        "\u200b",
+        "\u200c",
+        "\u200d",
+        "\u2060",
+        "\ufeff",
+        "\u202e",
+        "\u202d",
+        "\u2066",
+        "\u2069",
+        "\u061c",
+        "\x07",
+        "\x1b[31m",
+        "\u0301",
+        "\u0651",
+        "a\u0300\u0301\u0302\u0303",
+        "\u2028",
+        "\u2029",
+        "\t",
+        "\xa0",
+        "\u3000",
+        "👩‍👩‍👧",
+        "🏳️‍🌈",
+        "🇺🇳",
+        "مرحبا بالعالم",
+        "שלום",
+        "ﷺ",
+        "𝕳𝖊𝖑𝖑𝖔",
+        "Ǆ",
+        "ﬃ",
+        "@everyone",
+        "@here",
+        "<@123456789012345678>",
+        "<@!123456789012345678>",
+        "<@&123456789012345678>",
+        "<#123456789012345678>",
+        "<t:1:R>",
+        "</ask:1>",
+        "<:emoji:123>",
+        "<a:e:1>",
+        "**",
+        "__",
+        "~~",
+        "||",
+        "`",
+        "```",
+        "> ",
+        ">>> ",
+        "# ",
+        "- ",
+        "1. ",
+        "[x](https://evil.example)",
+        "\\",
+        "\\<",
+        "https://example.org/a_b*c",
+        "http://x.y/(z)",
+        "U.S.",
+        "...",
+        "?!",
+        "“",
+        "”",
+    ]
+)
 TEXT = st.lists(st.one_of(st.text(max_size=30), NASTY), max_size=30).map("".join)
 LONG = st.builds(lambda word, n: (word + " ") * n, st.text(min_size=1, max_size=12), st.integers(1, 800))
 LINE = st.one_of(TEXT, LONG).map(lambda t: t.replace("\n", " ").replace("\r", " ").strip()).filter(bool)
@@ -155,7 +212,9 @@ def test_any_paragraph_card_is_within_limits_with_the_quote_in_bold(
     text: str, cut: tuple[int, int], title: str, source: str | None, paragraph: int, note: str | None
 ) -> None:
     start, end = sorted(min(c, len(text)) for c in cut)
-    card = render_paragraph(StorySummary(title, "s.txt", 3, 9, source), paragraph, text, start=start, end=end, note=note)
+    card = render_paragraph(
+        StorySummary(title, "s.txt", 3, 9, source), paragraph, text, start=start, end=end, note=note
+    )
     check_card(card)
     span = text[start:end]
     if span.strip():
@@ -179,7 +238,9 @@ def test_any_story_info_card_is_within_limits_and_inert(
     stories = tuple(StorySummary(t, f"{n}.txt", n, n * 2, source) for n, t in enumerate(titles))
     info = IndexInfo("/x", model, 384, 1, "abc", built_at, stories, 10, 20, "flat", stale)
     card = render_story_info(info)
-    assume(all(v for _, v in card.fields))  # Discord refuses an empty field value (an empty model name is not a real index)
+    assume(
+        all(v for _, v in card.fields)
+    )  # Discord refuses an empty field value (an empty model name is not a real index)
     check_card(card)
     for text in card_texts(card):  # the only live <…> is the Built timestamp
         assert all(m == "<t:" for m in unescaped(text, re.compile(r"<[^\\\s]{0,2}"))), text[:200]
@@ -207,7 +268,11 @@ def test_a_question_reads_back_from_its_title(question: str) -> None:
 def test_short_replies_and_help_fit_and_carry_no_user_text(
     cooldown: float, retry: float, retention: int, max_chars: int, length: int, log_questions: bool
 ) -> None:
-    check_card(render_help(cooldown_seconds=cooldown, log_questions=log_questions, retention_days=retention, max_chars=max_chars))
+    check_card(
+        render_help(
+            cooldown_seconds=cooldown, log_questions=log_questions, retention_days=retention, max_chars=max_chars
+        )
+    )
     contents = [
         render.cooldown_text(retry),
         render.too_long_text(length, max_chars),

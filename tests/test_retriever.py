@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from index import Corpus, Engine, Story
-from index.retrieval import retriever as retriever_module
 from index.embedding.embedder import SentenceTransformerEmbedder
 from index.quality.qa import QASet, load_qa_set
+from index.retrieval import retriever as retriever_module
 from index.retrieval.compose import MAX_QUOTE_CHARS, MAX_RUN, MERGE_MARGIN, Span, compose, compose_ranked
 from index.retrieval.features import EVIDENCE, RANK_FEATURES, best_rows, confidence_features, ranked_rows
 from index.retrieval.lexical import BM25Index, terms
@@ -70,7 +70,9 @@ def test_a_batch_gives_each_question_what_it_gets_alone(engine: Engine, question
         assert np.all(np.diff(alone.ids) > 0) and np.all(np.diff(batch.ids[rows]) > 0), "ascending sentence ids"
         common = same_up_to_ties(batch.ids[rows], alone.ids)
         in_batch, in_alone = np.searchsorted(batch.ids[rows], common), np.searchsorted(alone.ids, common)
-        np.testing.assert_allclose(batch.features[rows][in_batch][:, measured], alone.features[in_alone][:, measured], atol=1e-5)
+        np.testing.assert_allclose(
+            batch.features[rows][in_batch][:, measured], alone.features[in_alone][:, measured], atol=1e-5
+        )
         alone_evidence = retriever.evidence(alone, np.arange(len(alone.ids)))
         np.testing.assert_allclose(evidence[rows][in_batch], alone_evidence[in_alone], atol=1e-6)
         np.testing.assert_array_equal(batch.question_level[q], alone.question_level[0])
@@ -114,9 +116,15 @@ def test_features_match_their_plain_definitions(engine: Engine, questions: list[
             if retriever.has_next[sid]:
                 window |= set(terms(retriever.sentence_text(int(sid) + 1)))
             sentence_terms = terms(retriever.sentence_text(int(sid)))
-            assert row[col["cover_sent"]] == pytest.approx(sum(idf[t] for t in unique if t in sentence) / idf_sum, abs=1e-5)
-            assert row[col["cover_window"]] == pytest.approx(sum(idf[t] for t in unique if t in window) / idf_sum, abs=1e-5)
-            expected_bigram = len(bigrams & set(zip(sentence_terms, sentence_terms[1:]))) / len(bigrams) if bigrams else 0.0
+            assert row[col["cover_sent"]] == pytest.approx(
+                sum(idf[t] for t in unique if t in sentence) / idf_sum, abs=1e-5
+            )
+            assert row[col["cover_window"]] == pytest.approx(
+                sum(idf[t] for t in unique if t in window) / idf_sum, abs=1e-5
+            )
+            expected_bigram = (
+                len(bigrams & set(zip(sentence_terms, sentence_terms[1:]))) / len(bigrams) if bigrams else 0.0
+            )
             assert row[col["bigram_sent"]] == pytest.approx(expected_bigram, abs=1e-6)
             assert row[col["bm25_abs"]] == pytest.approx(bm25[sid] / idf_sum, abs=1e-5)
             cosine = float(retriever.sentence_vectors(np.array([sid]))[0] @ vectors[q])
@@ -133,10 +141,14 @@ def test_approximate_index_gives_the_same_features(engine: Engine, questions: li
     for q in range(len(questions)):
         common = same_up_to_ties(a.ids[a.rows(q)], b.ids[b.rows(q)])
         rows_a, rows_b = np.searchsorted(a.ids[a.rows(q)], common), np.searchsorted(b.ids[b.rows(q)], common)
-        np.testing.assert_allclose(a.features[a.rows(q)][rows_a][:, measured], b.features[b.rows(q)][rows_b][:, measured], atol=1e-5)
+        np.testing.assert_allclose(
+            a.features[a.rows(q)][rows_a][:, measured], b.features[b.rows(q)][rows_b][:, measured], atol=1e-5
+        )
 
 
-def test_large_batches_are_sliced_without_changing_anything(engine: Engine, questions: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_batches_are_sliced_without_changing_anything(
+    engine: Engine, questions: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     vectors = question_vectors(engine, questions)
     whole = engine.retriever.candidates(questions, vectors)
     monkeypatch.setattr(retriever_module, "BATCH_CELLS", engine.retriever.size * 3)
@@ -172,7 +184,9 @@ def test_evidence_says_which_names_numbers_and_rare_terms_a_paragraph_lacks() ->
 
 def test_an_empty_index_has_no_candidates() -> None:
     engine = Engine.from_corpus(Corpus(()), HashEmbedder())
-    batch = engine.retriever.candidates(["anything at all?", "more?"], HashEmbedder().embed(["anything at all?", "more?"]))
+    batch = engine.retriever.candidates(
+        ["anything at all?", "more?"], HashEmbedder().embed(["anything at all?", "more?"])
+    )
     assert batch.offsets.tolist() == [0, 0, 0] and batch.features.shape == (0, len(RANK_FEATURES))
     assert engine.retriever.evidence(batch, np.zeros(0, np.int64)).shape == (0, len(EVIDENCE))
     assert isinstance(engine.retriever, Retriever)
@@ -185,12 +199,16 @@ def test_best_rows_takes_the_first_of_ties_and_handles_lonely_and_empty_question
     assert top.tolist() == [1, 4, -1, 5]
     assert second.tolist() == [3.0, 0.5 - 5.0, 0.0, 7.0 - 5.0]
     features = np.arange(6 * len(RANK_FEATURES), dtype=np.float32).reshape(6, -1)
-    out = confidence_features(features, scores, top, second, np.ones((4, len(EVIDENCE)), np.float32), np.ones((4, 2), np.float32))
+    out = confidence_features(
+        features, scores, top, second, np.ones((4, len(EVIDENCE)), np.float32), np.ones((4, 2), np.float32)
+    )
     assert out[2].tolist() == [0.0] * out.shape[1]
     assert out[0, 0] == 3.0 and out[0, 1] == 0.0
 
 
-def compose_plainly(ids: np.ndarray, scores: np.ndarray, paragraph_of: np.ndarray, chars: np.ndarray, k: int) -> list[Span]:
+def compose_plainly(
+    ids: np.ndarray, scores: np.ndarray, paragraph_of: np.ndarray, chars: np.ndarray, k: int
+) -> list[Span]:
     """compose's rule spelled out: best first; grow by a same-paragraph candidate neighbour
     (after, then before) within MERGE_MARGIN and the length caps; never reuse a sentence."""
     score_of = {int(i): float(s) for i, s in reversed(list(zip(ids, scores)))}
@@ -226,7 +244,9 @@ def test_composing_from_the_batch_ranking_equals_the_plain_rule() -> None:
     counts = [0, 1, 2, 30, 60, 120]
     ids = np.concatenate([np.sort(rng.choice(200, n, replace=False)) for n in counts]).astype(np.int64)
     paragraph_level = rng.normal(size=40)  # sentences of a paragraph score alike, so runs merge
-    scores = np.round(paragraph_level[paragraph_of[ids]] + rng.normal(scale=0.15, size=len(ids)), 1).astype(np.float32)  # ties too
+    scores = np.round(paragraph_level[paragraph_of[ids]] + rng.normal(scale=0.15, size=len(ids)), 1).astype(
+        np.float32
+    )  # ties too
     offsets = np.cumsum([0, *counts])
     ranked = ranked_rows(scores, offsets)
     assert best_rows(scores, offsets, ranked)[0].tolist() == best_rows(scores, offsets)[0].tolist()
@@ -237,7 +257,12 @@ def test_composing_from_the_batch_ranking_equals_the_plain_rule() -> None:
             alone = compose(ids[start:end], scores[start:end], paragraph_of, chars, k)
             own = ids[start:end]
             batched = compose_ranked(
-                own.tolist(), scores[start:end].tolist(), [r - start for r in ranked[start:end]], paragraph_of[own].tolist(), chars[own].tolist(), k
+                own.tolist(),
+                scores[start:end].tolist(),
+                [r - start for r in ranked[start:end]],
+                paragraph_of[own].tolist(),
+                chars[own].tolist(),
+                k,
             )
             assert batched == alone == compose_plainly(ids[start:end], scores[start:end], paragraph_of, chars, k)
             merged += sum(span.last > span.first for span in batched)

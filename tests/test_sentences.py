@@ -14,10 +14,15 @@ def texts(paragraph: str) -> list[str]:
 @pytest.mark.parametrize(
     ("paragraph", "expected"),
     [
-        ("Former U.S. Attorney Preet Bharara tweeted. He was fired.", ["Former U.S. Attorney Preet Bharara tweeted.", "He was fired."]),
+        (
+            "Former U.S. Attorney Preet Bharara tweeted. He was fired.",
+            ["Former U.S. Attorney Preet Bharara tweeted.", "He was fired."],
+        ),
         ("Sgt. Paul Tuozzolo died. Mr. Smith spoke.", ["Sgt. Paul Tuozzolo died.", "Mr. Smith spoke."]),
-        ('"The results speak for themselves. We\'ve shown you," he said. Then he left.',
-         ['"The results speak for themselves.', 'We\'ve shown you," he said.', "Then he left."]),
+        (
+            '"The results speak for themselves. We\'ve shown you," he said. Then he left.',
+            ['"The results speak for themselves.', "We've shown you,\" he said.", "Then he left."],
+        ),
         ("He called it “outrageous.” The DOJ replied.", ["He called it “outrageous.”", "The DOJ replied."]),
         ('"Stop!" he shouted. Nobody did.', ['"Stop!" he shouted.', "Nobody did."]),
         ("(It was late.) They met at 5 p.m. on Friday.", ["(It was late.)", "They met at 5 p.m. on Friday."]),

@@ -87,7 +87,11 @@ async def test_a_swapped_engine_serves_the_next_batch() -> None:
 async def test_not_answered_lists_the_stories() -> None:
     svc = service()
     outcome = await svc.answer("the weather?", user_id=1, via="mention")
-    assert outcome.card is not None and "doesn't answer" in outcome.card.description and "*Insult*" in outcome.card.description
+    assert (
+        outcome.card is not None
+        and "doesn't answer" in outcome.card.description
+        and "*Insult*" in outcome.card.description
+    )
     await svc.close()
 
 
@@ -103,7 +107,9 @@ async def test_paragraph_checks_the_story_still_holds_the_quote() -> None:
     svc.engine.corpus_hash = "999999"  # type: ignore[union-attr]  # reindexed, same story text
     card = svc.paragraph(ref)
     assert not isinstance(card, str) and card.description.startswith(f"*{REINDEXED_NOTE}*")
-    changed = QuoteRef.of(0, "s.txt", paragraph=1, start=start, end=start + 23, text="He praised it.", corpus_hash="abcdef0123")
+    changed = QuoteRef.of(
+        0, "s.txt", paragraph=1, start=start, end=start + 23, text="He praised it.", corpus_hash="abcdef0123"
+    )
     assert svc.paragraph(changed) == STORY_CHANGED_TEXT
     gone = QuoteRef.of(0, "gone.txt", paragraph=1, start=0, end=5, text="x", corpus_hash="abcdef0123")
     assert svc.paragraph(gone) == STORY_GONE_TEXT

@@ -18,7 +18,9 @@ def test_env_example_and_readme_table_match_the_settings() -> None:
 
 
 def test_runtime_and_model_cache_reach_the_engine() -> None:
-    config = parse_settings({"STORYBOT_EMBEDDING_RUNTIME": " Torch ", "STORYBOT_MODEL_CACHE_DIR": "/srv/models"}).engine_config()
+    config = parse_settings(
+        {"STORYBOT_EMBEDDING_RUNTIME": " Torch ", "STORYBOT_MODEL_CACHE_DIR": "/srv/models"}
+    ).engine_config()
     assert (config.runtime, config.model_cache_dir) == ("torch", Path("/srv/models"))
     assert parse_settings({}).engine_config().runtime == "auto"
 

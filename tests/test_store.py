@@ -125,10 +125,14 @@ def test_failed_build_leaves_the_previous_index_serving(config: EngineConfig, ha
     assert engine.story("new.txt") is None and engine.story("harbour.txt") is not None
 
 
-def test_killed_build_leftovers_are_cleaned_and_the_old_index_loads(config: EngineConfig, hash_embedder: HashEmbedder) -> None:
+def test_killed_build_leftovers_are_cleaned_and_the_old_index_loads(
+    config: EngineConfig, hash_embedder: HashEmbedder
+) -> None:
     build_index(config, hash_embedder)
     before = current_generation(config.index_dir)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     leftover = config.index_dir / f".build-{dead.stdout.strip()}-deadbeef"
     leftover.mkdir()
     (leftover / "sentences.faiss").write_bytes(b"partial")

@@ -15,7 +15,9 @@ def unit_vectors(n: int, d: int = 32, seed: int = 1) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize(("count", "kind"), [(0, "flat"), (10, "flat"), (EXACT_LIMIT, "flat"), (EXACT_LIMIT + 1, "hnsw")])
+@pytest.mark.parametrize(
+    ("count", "kind"), [(0, "flat"), (10, "flat"), (EXACT_LIMIT, "flat"), (EXACT_LIMIT + 1, "hnsw")]
+)
 def test_choice_follows_size(count: int, kind: str) -> None:
     assert choose_kind(count) == kind
 
@@ -38,7 +40,9 @@ def test_hnsw_finds_what_exact_search_finds() -> None:
 
 
 def test_engine_answers_the_same_over_either_index() -> None:
-    paragraphs = tuple(f"Story line {i} says the council voted {i} times on the budget of district {i}." for i in range(300))
+    paragraphs = tuple(
+        f"Story line {i} says the council voted {i} times on the budget of district {i}." for i in range(300)
+    )
     corpus = Corpus((Story("Council", "council.txt", paragraphs),))
     flat = Engine.from_corpus(corpus, HashEmbedder(), kind="flat")
     hnsw = Engine.from_corpus(corpus, HashEmbedder(), kind="hnsw")

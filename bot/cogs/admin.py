@@ -60,4 +60,6 @@ class AdminCog(commands.Cog):
             text = render.REINDEX_RUNNING_TEXT if self.bot.reindexing else render.NOT_READY_TEXT
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        await interaction.response.send_message(render.REINDEX_STARTED_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(
+            render.REINDEX_STARTED_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )

@@ -105,7 +105,11 @@ class AskCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         """Answer DMs and messages that mention the bot; a reply to an answer is a follow-up."""
         me = self.bot.user
-        if me is None or message.author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
+        if (
+            me is None
+            or message.author.bot
+            or message.type not in (discord.MessageType.default, discord.MessageType.reply)
+        ):
             return
         if message.guild is not None and not any(user.id == me.id for user in message.mentions):
             return
@@ -152,4 +156,6 @@ class AskCog(commands.Cog):
                 allowed_mentions=NO_MENTIONS,
             )
         else:
-            await message.channel.send(outcome.text, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS)
+            await message.channel.send(
+                outcome.text, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS
+            )

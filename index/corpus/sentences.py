@@ -63,8 +63,7 @@ def _continues(text: str, start: int) -> bool:
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Spans `(start, end)` of the sentences of `text`, in order, covering all its words."""
     spans: list[tuple[int, int]] = []
-    for a, b in _raw_spans(text):
-        a, b = _trim(text, a, b)
+    for a, b in (_trim(text, *span) for span in _raw_spans(text)):
         if a >= b:
             continue
         if spans and (a < spans[-1][1] or _continues(text, a)):
@@ -82,13 +81,14 @@ def _cover_gaps(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
     covered: list[tuple[int, int]] = []
     cursor = 0
     for a, b in spans:
+        start = a
         if text[cursor:a].strip():
             if covered:
                 covered[-1] = (covered[-1][0], a)
                 covered[-1] = _trim(text, *covered[-1])
             else:
-                a = _trim(text, cursor, a)[0]
-        covered.append((a, b))
+                start = _trim(text, cursor, a)[0]
+        covered.append((start, b))
         cursor = b
     if text[cursor:].strip():
         last_a = covered[-1][0]

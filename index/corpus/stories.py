@@ -168,7 +168,8 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         files = story_files(corpus_dir)
     except OSError as exc:
         raise CorpusError(
-            f"{corpus_dir}: cannot read the corpus folder ({exc.strerror or exc}); check its permissions or STORYBOT_CORPUS_DIR"
+            f"{corpus_dir}: cannot read the corpus folder ({exc.strerror or exc}); check its permissions or "
+            "STORYBOT_CORPUS_DIR"
         ) from None
     if not files:
         raise CorpusError(f"{corpus_dir}: no stories found (add .txt or .md files)")
@@ -179,7 +180,9 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         try:
             size = path.stat().st_size
             if size > MAX_STORY_BYTES:
-                raise CorpusError(f"{file}: {size:,} bytes is larger than the {MAX_STORY_BYTES // 2**20} MiB a story may be")
+                raise CorpusError(
+                    f"{file}: {size:,} bytes is larger than the {MAX_STORY_BYTES // 2**20} MiB a story may be"
+                )
             data = path.read_bytes()
         except OSError as exc:
             raise CorpusError(f"{file}: cannot read it ({exc.strerror or exc})") from None

@@ -56,7 +56,10 @@ class Embedder(ABC):
             batch = texts[start : start + batch_size]
             vectors = np.asarray(self.embed_batch(batch), dtype=np.float32)
             if vectors.shape != (len(batch), self.dimension):
-                raise ModelError(f"{self.model_id} returned vectors of shape {vectors.shape}, expected ({len(batch)}, {self.dimension})")
+                raise ModelError(
+                    f"{self.model_id} returned vectors of shape {vectors.shape}, expected ({len(batch)}, "
+                    f"{self.dimension})"
+                )
             out[start : start + len(batch)] = vectors
             if progress:
                 bar.update(len(batch))
@@ -111,7 +114,9 @@ class SentenceTransformerEmbedder(Embedder):
         with _gc_paused():
             self.device = _pick_device(device)
             self._model = _load_sentence_transformer(target, self.device, local_only, name)
-        get_dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get_dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
         dimension = get_dimension()
         if not dimension:
             raise ModelError(f"{name}: the model does not say its embedding dimension")

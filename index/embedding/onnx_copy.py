@@ -195,7 +195,8 @@ def open_export(cache_dir: Path, model_id: str) -> OnnxEmbedder | None:
         return None
     if difference > TOLERANCE:
         log.warning(
-            "The ONNX copy of %s in %s no longer gives the model's vectors (off by %.1e); loading the model with PyTorch",
+            "The ONNX copy of %s in %s no longer gives the model's vectors (off by %.1e); loading the model with "
+            "PyTorch",
             model_id,
             folder,
             difference,

@@ -52,7 +52,9 @@ def pack_tokens(model: Any) -> Any | None:
     if len(producers) != 1 or nodes[producers[0]].output[0] != hidden:
         return None
     embedding = producers[0]
-    region = _token_region(nodes, hidden, weights[0], attention[0].input[3] if len(attention[0].input) > 3 else "", constants)
+    region = _token_region(
+        nodes, hidden, weights[0], attention[0].input[3] if len(attention[0].input) > 3 else "", constants
+    )
     if region is None or region.tensors & {o.name for o in graph.output}:
         return None
 
@@ -60,8 +62,7 @@ def pack_tokens(model: Any) -> Any | None:
     build = _Builder()
     rewritten: list[Any] = build.indices()
     unpacked: dict[str, str] = {}
-    for i, node in enumerate(nodes):
-        node = _copy(node)
+    for i, node in enumerate(_copy(original) for original in nodes):
         if i == embedding:
             node.output[0] = build.name("embedded")
             rewritten += [node, *build.pack(node.output[0], hidden, region.widths[hidden])]
@@ -101,7 +102,9 @@ class _Region:
         self.attention: set[int] = set()
 
 
-def _token_region(nodes: list[Any], hidden: str, width: int, mask_index: str, constants: dict[str, tuple[int, ...]]) -> _Region | None:
+def _token_region(
+    nodes: list[Any], hidden: str, width: int, mask_index: str, constants: dict[str, tuple[int, ...]]
+) -> _Region | None:
     """Follow the embedding layer's output through per-token operators; None at anything unknown.
 
     A consumer of another kind (pooling) ends the region: it gets the tensor padded again.
@@ -274,7 +277,9 @@ class _Builder:
             nodes.append(self.node("Add", [total, inputs[4]], [biased]))
             total = biased
         scale_and_shift = [inputs[2], inputs[3]] if inputs[3] else [inputs[2]]
-        nodes.append(self.node("LayerNormalization", [total, *scale_and_shift], [node.output[0]], axis=-1, epsilon=epsilon))
+        nodes.append(
+            self.node("LayerNormalization", [total, *scale_and_shift], [node.output[0]], axis=-1, epsilon=epsilon)
+        )
         return nodes
 
     def attention(self, node: Any, weights: np.ndarray) -> list[Any]:
@@ -293,6 +298,8 @@ class _Builder:
             nodes += [self.node("MatMul", [node.input[0], columns], [projected]), *self.unpack(projected, spread, part)]
             padded.append(spread)
         attended = self.name("attended")
-        attention = self.node("MultiHeadAttention", [*padded, node.input[2], self.mask_int32], [attended], domain="com.microsoft")
+        attention = self.node(
+            "MultiHeadAttention", [*padded, node.input[2], self.mask_int32], [attended], domain="com.microsoft"
+        )
         attention.attribute.extend(node.attribute)
         return [*nodes, attention, *self.pack(attended, node.output[0], part)]

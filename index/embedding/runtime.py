@@ -35,7 +35,11 @@ def load_embedder(config: EngineConfig, *, progress: bool = False) -> Embedder:
         return source
     log.info("Saving an ONNX copy of %s in %s, so later starts need not load PyTorch", model_id, config.model_cache_dir)
     if progress and sys.stderr.isatty():
-        print(f"Saving a fast copy of the embedding model in {config.model_cache_dir} (once, about 15 s)", file=sys.stderr, flush=True)
+        print(
+            f"Saving a fast copy of the embedding model in {config.model_cache_dir} (once, about 15 s)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         return export(source, config.model_cache_dir)
     except ExportUnsupported:

@@ -143,7 +143,10 @@ def run_own(qa: QASet, embedder: Embedder, scorer: Scorer, progress: Progress | 
             off_outcomes, _ = ask_all(engine, [q for q in by_title[previous] if not q.impossible])
             off += off_outcomes
         if progress:
-            progress(f"[{i + 1}/{len(titles)}] {title}: indexed in {clock.build - built_before:.1f} s, {len(outcomes)} questions in {wall:.1f} s")
+            progress(
+                f"[{i + 1}/{len(titles)}] {title}: indexed in {clock.build - built_before:.1f} s, {len(outcomes)} "
+                f"questions in {wall:.1f} s"
+            )
     return {
         **retrieval_metrics(own),
         **abstention_metrics(own),
@@ -158,9 +161,15 @@ def run_pooled(qa: QASet, embedder: Embedder, scorer: Scorer, progress: Progress
     clock = _Clock()
     engine = _engine(qa.pooled(), embedder, scorer, clock)
     if progress:
-        progress(f"pooled: indexed {len(qa.stories)} stories in {clock.build:.1f} s; asking {len(qa.questions)} questions")
+        progress(
+            f"pooled: indexed {len(qa.stories)} stories in {clock.build:.1f} s; asking {len(qa.questions)} questions"
+        )
     outcomes, clock.answer = ask_all(engine, qa.questions)
-    return {**retrieval_metrics(outcomes), **abstention_metrics(outcomes), **timing_metrics(outcomes, clock.build, clock.answer)}
+    return {
+        **retrieval_metrics(outcomes),
+        **abstention_metrics(outcomes),
+        **timing_metrics(outcomes, clock.build, clock.answer),
+    }
 
 
 def evaluate(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from index.quality.qa import QAQuestion
@@ -92,7 +93,7 @@ def spread_seconds(cumulative: Sequence[float]) -> list[float]:
     if not cumulative:
         return []
     share = cumulative[0] / len(cumulative)
-    steps = [0.0] + [max(0.0, b - a) for a, b in zip(cumulative, cumulative[1:])]
+    steps = [0.0] + [max(0.0, b - a) for a, b in pairwise(cumulative)]
     return [share + step for step in steps]
 
 

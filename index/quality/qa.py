@@ -67,7 +67,9 @@ def load_qa_set(path: Path, split: str | None = None, *, limit_stories: int | No
     stories: dict[str, Story] = {}
     for raw in _read_jsonl(stories_path):
         title = str(raw["title"])
-        stories[title] = Story(title=title.replace("_", " "), file=f"{title}.txt", paragraphs=tuple(str(p) for p in raw["paragraphs"]))  # type: ignore[union-attr]
+        stories[title] = Story(
+            title=title.replace("_", " "), file=f"{title}.txt", paragraphs=tuple(str(p) for p in raw["paragraphs"])
+        )  # type: ignore[union-attr]
         if limit_stories and len(stories) >= limit_stories:
             break
     questions = []
@@ -86,4 +88,8 @@ def load_qa_set(path: Path, split: str | None = None, *, limit_stories: int | No
                 certain=bool(raw.get("gold_sentence_certain")),
             )
         )
-    return QASet(name=f"{stories_path.parent.name}/{stories_path.name.split('_')[0]}", stories=stories, questions=tuple(questions))
+    return QASet(
+        name=f"{stories_path.parent.name}/{stories_path.name.split('_')[0]}",
+        stories=stories,
+        questions=tuple(questions),
+    )

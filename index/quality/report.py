@@ -12,22 +12,54 @@ from typing import Any
 BASELINES: dict[str, dict[str, dict[str, float]]] = {
     "squad2/test": {
         "bm25": {
-            "sent@1": 0.699, "sent@3": 0.840, "sent@1c": 0.699, "sent@3c": 0.838, "ans@1": 0.727, "ans@3": 0.869,
-            "para@1": 0.803, "mrr": 0.778, "auroc_impossible": 0.541, "auroc_offstory": 0.936, "acc_thr": 0.529,
+            "sent@1": 0.699,
+            "sent@3": 0.840,
+            "sent@1c": 0.699,
+            "sent@3c": 0.838,
+            "ans@1": 0.727,
+            "ans@3": 0.869,
+            "para@1": 0.803,
+            "mrr": 0.778,
+            "auroc_impossible": 0.541,
+            "auroc_offstory": 0.936,
+            "acc_thr": 0.529,
         },
         "minilm": {
-            "sent@1": 0.631, "sent@3": 0.809, "sent@1c": 0.632, "sent@3c": 0.811, "ans@1": 0.669, "ans@3": 0.844,
-            "para@1": 0.767, "mrr": 0.732, "auroc_impossible": 0.641, "auroc_offstory": 0.997, "acc_thr": 0.597,
+            "sent@1": 0.631,
+            "sent@3": 0.809,
+            "sent@1c": 0.632,
+            "sent@3c": 0.811,
+            "ans@1": 0.669,
+            "ans@3": 0.844,
+            "para@1": 0.767,
+            "mrr": 0.732,
+            "auroc_impossible": 0.641,
+            "auroc_offstory": 0.997,
+            "acc_thr": 0.597,
         },
     },
     "squad1/test": {
         "bm25": {
-            "sent@1": 0.639, "sent@3": 0.794, "sent@1c": 0.638, "sent@3c": 0.793, "ans@1": 0.667, "ans@3": 0.823,
-            "para@1": 0.751, "mrr": 0.728, "auroc_offstory": 0.926,
+            "sent@1": 0.639,
+            "sent@3": 0.794,
+            "sent@1c": 0.638,
+            "sent@3c": 0.793,
+            "ans@1": 0.667,
+            "ans@3": 0.823,
+            "para@1": 0.751,
+            "mrr": 0.728,
+            "auroc_offstory": 0.926,
         },
         "minilm": {
-            "sent@1": 0.564, "sent@3": 0.743, "sent@1c": 0.568, "sent@3c": 0.747, "ans@1": 0.601, "ans@3": 0.782,
-            "para@1": 0.700, "mrr": 0.670, "auroc_offstory": 0.996,
+            "sent@1": 0.564,
+            "sent@3": 0.743,
+            "sent@1c": 0.568,
+            "sent@3c": 0.747,
+            "ans@1": 0.601,
+            "ans@3": 0.782,
+            "para@1": 0.700,
+            "mrr": 0.670,
+            "auroc_offstory": 0.996,
         },
     },
 }
@@ -127,7 +159,9 @@ def format_table(report: dict[str, Any]) -> str:
     if report["mode"] == "both":
         notes.append("The pooled index reuses the vectors of the per-story indexes, so its build is quick here.")
     if methods:
-        notes.append("Baselines: ../shared/data/qa/README.md (test split; single sentences, so sent@k is stricter for them).")
+        notes.append(
+            "Baselines: ../shared/data/qa/README.md (test split; single sentences, so sent@k is stricter for them)."
+        )
     if notes:
         lines += ["", *notes]
     return "\n".join(lines)

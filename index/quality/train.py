@@ -51,7 +51,9 @@ def gold_row(engine: Engine, cand_ids: np.ndarray, q: QAQuestion) -> int:
     if q.impossible or q.answer_start is None:
         return -1
     rows = engine.data.sentences[cand_ids]
-    hit = np.nonzero((rows[:, 1] == q.paragraph - 1) & (rows[:, 2] <= q.answer_start) & (q.answer_start < rows[:, 3]))[0]
+    hit = np.nonzero((rows[:, 1] == q.paragraph - 1) & (rows[:, 2] <= q.answer_start) & (q.answer_start < rows[:, 3]))[
+        0
+    ]
     return int(hit[0]) if len(hit) else -1
 
 
@@ -69,7 +71,9 @@ def collect(qa: QASet, embedder: SentenceTransformerEmbedder, *, off_story: bool
     for title, pairs in asked.items():
         engine = engines[title]
         questions = [qa.questions[i] for i, _ in pairs]
-        batch = engine.retriever.candidates([" ".join(q.question.split()) for q in questions], vectors[[i for i, _ in pairs]])
+        batch = engine.retriever.candidates(
+            [" ".join(q.question.split()) for q in questions], vectors[[i for i, _ in pairs]]
+        )
         evidence = engine.retriever.evidence(batch, np.arange(len(batch.ids)))
         for row, (q, (_, own)) in enumerate(zip(questions, pairs)):
             rows = batch.rows(row)
@@ -82,7 +86,14 @@ def collect(qa: QASet, embedder: SentenceTransformerEmbedder, *, off_story: bool
             story.append(titles.index(q.title))
             owns.append(own)
     return Collected(
-        np.vstack(feats), np.vstack(evid), np.vstack(qlev), np.cumsum(sizes), np.array(gold), np.array(answerable), np.array(story), np.array(owns)
+        np.vstack(feats),
+        np.vstack(evid),
+        np.vstack(qlev),
+        np.cumsum(sizes),
+        np.array(gold),
+        np.array(answerable),
+        np.array(story),
+        np.array(owns),
     )
 
 
@@ -109,8 +120,13 @@ def _to_model(net, names: tuple[str, ...], mean: np.ndarray, scale: np.ndarray) 
         hidden_w = layers[0].weight.detach().numpy().T.astype(np.float32)
         hidden_b = layers[0].bias.detach().numpy().astype(np.float32)
     return LinearModel(
-        names, mean.astype(np.float32), scale.astype(np.float32),
-        out.weight.detach().numpy()[0].astype(np.float32), float(out.bias.detach().numpy()[0]), hidden_w, hidden_b,
+        names,
+        mean.astype(np.float32),
+        scale.astype(np.float32),
+        out.weight.detach().numpy()[0].astype(np.float32),
+        float(out.bias.detach().numpy()[0]),
+        hidden_w,
+        hidden_b,
     )
 
 
@@ -140,7 +156,9 @@ def fit_ranker(data: Collected, questions: np.ndarray, hidden: int = HIDDEN, epo
         exp = torch.exp(scores - group_max[group_index])
         log_norm = torch.log(torch.zeros(len(chosen)).index_add_(0, group_index, exp)) + group_max
         position = torch.zeros(len(chosen), dtype=torch.long)
-        position += torch.cumsum(torch.bincount(group_index, minlength=len(chosen)), 0) - torch.bincount(group_index, minlength=len(chosen))
+        position += torch.cumsum(torch.bincount(group_index, minlength=len(chosen)), 0) - torch.bincount(
+            group_index, minlength=len(chosen)
+        )
         gold_scores = scores[position + gold_local]
         loss = (log_norm - gold_scores).mean()
         loss.backward()
@@ -156,9 +174,20 @@ def confidence_inputs(data: Collected, ranker: LinearModel, questions: np.ndarra
 
 
 CONFIDENCE_SIGNS = {
-    "top_score": 1, "margin": 1, "dense_sent": 1, "dense_para": 1, "cover_sent": 1, "cover_para": 1,
-    "cover_window": 1, "bm25_abs": 1, "type_missing": -1, "missing_para": -1, "missing_para_count": -1,
-    "missing_story": -1, "missing_entity": -1, "missing_number": -1,
+    "top_score": 1,
+    "margin": 1,
+    "dense_sent": 1,
+    "dense_para": 1,
+    "cover_sent": 1,
+    "cover_para": 1,
+    "cover_window": 1,
+    "bm25_abs": 1,
+    "type_missing": -1,
+    "missing_para": -1,
+    "missing_para_count": -1,
+    "missing_story": -1,
+    "missing_entity": -1,
+    "missing_number": -1,
 }
 """More support may never lower confidence, more missing evidence never raise it. SQuAD 2.0's
 impossible questions are near-copies of a sentence with one thing changed, so an unconstrained
@@ -181,12 +210,18 @@ def fit_monotone_confidence(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> Li
         return value, grad
 
     bounds = [
-        (0, None) if CONFIDENCE_SIGNS.get(name) == 1 else (None, 0) if CONFIDENCE_SIGNS.get(name) == -1 else (None, None)
+        (0, None)
+        if CONFIDENCE_SIGNS.get(name) == 1
+        else (None, 0)
+        if CONFIDENCE_SIGNS.get(name) == -1
+        else (None, None)
         for name in CONFIDENCE_FEATURES
     ] + [(None, None)]
     result = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
     w = result.x
-    return LinearModel(CONFIDENCE_FEATURES, mean.astype(np.float32), scale.astype(np.float32), w[:-1].astype(np.float32), float(w[-1]))
+    return LinearModel(
+        CONFIDENCE_FEATURES, mean.astype(np.float32), scale.astype(np.float32), w[:-1].astype(np.float32), float(w[-1])
+    )
 
 
 def fit_confidence(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, epochs: int = 400) -> LinearModel:
@@ -209,7 +244,11 @@ def fit_confidence(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, epochs: i
 
 def top1(data: Collected, model: LinearModel, questions: np.ndarray) -> float:
     scores = model.logits(data.features)
-    hits = [int(np.argmax(scores[data.offsets[q] : data.offsets[q + 1]])) == data.gold[q] for q in questions if data.gold[q] >= 0]
+    hits = [
+        int(np.argmax(scores[data.offsets[q] : data.offsets[q + 1]])) == data.gold[q]
+        for q in questions
+        if data.gold[q] >= 0
+    ]
     return float(np.mean(hits)) if hits else 0.0
 
 
@@ -231,18 +270,29 @@ def cross_validate(rank: Collected, conf: Collected, hidden: int, confidence_hid
         r_top.append(top1(rank, ranker, r_test))
         c_test = np.nonzero(conf.story % folds == fold)[0]
         c_train = np.nonzero(conf.story % folds != fold)[0]
-        model = fit_confidence(confidence_inputs(conf, ranker, c_train), conf.answerable[c_train].astype(float), confidence_hidden)
+        model = fit_confidence(
+            confidence_inputs(conf, ranker, c_train), conf.answerable[c_train].astype(float), confidence_hidden
+        )
         probs = model.logits(confidence_inputs(conf, ranker, c_test))
         own = conf.own[c_test]
         labels = conf.answerable[c_test][own].astype(bool)
         c_auc.append(auroc(probs[own][labels].tolist(), probs[own][~labels].tolist()) or 0.5)
-    print(f"cv hidden={hidden}/{confidence_hidden}: ranker top1 {np.mean(r_top):.3f} (±{np.std(r_top):.3f}), confidence AUROC answerable vs impossible {np.mean(c_auc):.3f}", file=sys.stderr)
+    print(
+        f"cv hidden={hidden}/{confidence_hidden}: ranker top1 {np.mean(r_top):.3f} (±{np.std(r_top):.3f}), "
+        f"confidence AUROC answerable vs impossible {np.mean(c_auc):.3f}",
+        file=sys.stderr,
+    )
 
 
 def load_or_collect(cache: Path | None, qa: QASet, embedder: SentenceTransformerEmbedder, off_story: bool) -> Collected:
     if cache and cache.is_file():
         raw = np.load(cache, allow_pickle=False)
-        return Collected(*(raw[k] for k in ("features", "evidence", "question_level", "offsets", "gold", "answerable", "story", "own")))
+        return Collected(
+            *(
+                raw[k]
+                for k in ("features", "evidence", "question_level", "offsets", "gold", "answerable", "story", "own")
+            )
+        )
     data = collect(qa, embedder, off_story=off_story)
     if cache:
         np.savez(cache, **data.__dict__)
@@ -255,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("weights.json"))
     parser.add_argument("--cv", action="store_true", help="report 5-fold cross-validation by story first")
     parser.add_argument("--hidden", type=int, default=HIDDEN, help="width of the hidden layer (0: linear)")
-    parser.add_argument("--confidence-hidden", type=int, default=0, help="hidden width of the confidence model (0: monotone linear)")
+    parser.add_argument(
+        "--confidence-hidden", type=int, default=0, help="hidden width of the confidence model (0: monotone linear)"
+    )
     parser.add_argument("--feature-cache", type=Path, default=None, help="reuse collected features (a .npz path)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -270,7 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv:
         cross_validate(rank, conf, args.hidden, args.confidence_hidden)
     ranker = fit_ranker(rank, np.arange(len(rank.gold)), args.hidden)
-    print(f"ranker dev top1 (questions whose gold is a candidate): {top1(rank, ranker, np.arange(len(rank.gold))):.3f}", file=sys.stderr)
+    print(
+        f"ranker dev top1 (questions whose gold is a candidate): {top1(rank, ranker, np.arange(len(rank.gold))):.3f}",
+        file=sys.stderr,
+    )
     questions = np.arange(len(conf.gold))
     x = confidence_inputs(conf, ranker, questions)
     confidence = fit_confidence(x, conf.answerable.astype(float), args.confidence_hidden)

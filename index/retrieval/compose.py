@@ -41,7 +41,14 @@ def compose(
     place[by_id] = np.arange(len(ids))
     ranked = place[np.argsort(-scores, kind="stable")]
     ids = ids[by_id]
-    return compose_ranked(ids.tolist(), scores[by_id].tolist(), ranked.tolist(), paragraph_of[ids].tolist(), sentence_chars[ids].tolist(), k)
+    return compose_ranked(
+        ids.tolist(),
+        scores[by_id].tolist(),
+        ranked.tolist(),
+        paragraph_of[ids].tolist(),
+        sentence_chars[ids].tolist(),
+        k,
+    )
 
 
 def compose_ranked(

@@ -33,7 +33,9 @@ class DenseSearch:
     def __init__(self, vectors: np.ndarray, paragraphs: np.ndarray | None = None) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         shape = (0, self.vectors.shape[1])
-        self.paragraphs = np.ascontiguousarray(paragraphs if paragraphs is not None else np.zeros(shape), dtype=np.float32)
+        self.paragraphs = np.ascontiguousarray(
+            paragraphs if paragraphs is not None else np.zeros(shape), dtype=np.float32
+        )
         self._session: Any = None
         if len(self.vectors):
             try:
@@ -83,5 +85,8 @@ def _session_over(vectors: np.ndarray, paragraphs: np.ndarray) -> tuple[Any, dic
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    stored = {name: onnxruntime.OrtValue.ortvalue_from_numpy(matrix) for name, matrix in (("sentences", vectors), ("paragraphs", paragraphs))}
+    stored = {
+        name: onnxruntime.OrtValue.ortvalue_from_numpy(matrix)
+        for name, matrix in (("sentences", vectors), ("paragraphs", paragraphs))
+    }
     return onnx_cpu_session(model.SerializeToString()), stored

@@ -9,14 +9,37 @@ from __future__ import annotations
 import numpy as np
 
 RANK_FEATURES = (
-    "dense_sent", "dense_para", "dense_neighbours", "dense_gap", "bm25_rel", "bm25_abs",
-    "bm25_para_rel", "cover_sent", "cover_para", "cover_window", "bigram_sent", "type_match",
-    "type_missing", "log_words", "dense_rr", "bm25_rr",
+    "dense_sent",
+    "dense_para",
+    "dense_neighbours",
+    "dense_gap",
+    "bm25_rel",
+    "bm25_abs",
+    "bm25_para_rel",
+    "cover_sent",
+    "cover_para",
+    "cover_window",
+    "bigram_sent",
+    "type_match",
+    "type_missing",
+    "log_words",
+    "dense_rr",
+    "bm25_rr",
 )
 EVIDENCE = ("missing_para", "missing_para_count", "missing_story", "missing_entity", "missing_number")
 CONFIDENCE_FEATURES = (
-    "top_score", "margin", "dense_sent", "dense_para", "cover_sent", "cover_para", "cover_window",
-    "bm25_abs", "type_missing", *EVIDENCE, "negated", "log_terms",
+    "top_score",
+    "margin",
+    "dense_sent",
+    "dense_para",
+    "cover_sent",
+    "cover_para",
+    "cover_window",
+    "bm25_abs",
+    "type_missing",
+    *EVIDENCE,
+    "negated",
+    "log_terms",
 )
 
 
@@ -26,7 +49,9 @@ def ranked_rows(scores: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.lexsort((-scores, np.repeat(np.arange(n), np.diff(offsets))))
 
 
-def best_rows(scores: np.ndarray, offsets: np.ndarray, ranked: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def best_rows(
+    scores: np.ndarray, offsets: np.ndarray, ranked: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per question: the row of its best candidate (the first among ties; -1 if it has none)
     and the runner-up's score (5 below the best when there is no runner-up).
 
@@ -47,7 +72,12 @@ def best_rows(scores: np.ndarray, offsets: np.ndarray, ranked: np.ndarray | None
 
 
 def confidence_features(
-    features: np.ndarray, scores: np.ndarray, top: np.ndarray, second: np.ndarray, top_evidence: np.ndarray, question_level: np.ndarray
+    features: np.ndarray,
+    scores: np.ndarray,
+    top: np.ndarray,
+    second: np.ndarray,
+    top_evidence: np.ndarray,
+    question_level: np.ndarray,
 ) -> np.ndarray:
     """Pure: the confidence model's inputs per question (zeros for a question with no candidate)."""
     out = np.zeros((len(top), len(CONFIDENCE_FEATURES)), np.float32)
@@ -55,9 +85,18 @@ def confidence_features(
     if not some.any():
         return out
     name = RANK_FEATURES.index
-    picked = [name(n) for n in ("dense_sent", "dense_para", "cover_sent", "cover_para", "cover_window", "bm25_abs", "type_missing")]
+    picked = [
+        name(n)
+        for n in ("dense_sent", "dense_para", "cover_sent", "cover_para", "cover_window", "bm25_abs", "type_missing")
+    ]
     best = top[some]
-    out[some] = np.column_stack([
-        scores[best], scores[best] - second[some], features[best][:, picked], top_evidence[some], question_level[some],
-    ])
+    out[some] = np.column_stack(
+        [
+            scores[best],
+            scores[best] - second[some],
+            features[best][:, picked],
+            top_evidence[some],
+            question_level[some],
+        ]
+    )
     return out

@@ -19,10 +19,28 @@ class QType(IntEnum):
 
 
 _PATTERNS: list[tuple[QType, re.Pattern[str]]] = [
-    (QType.NUMBER, re.compile(r"\bhow (many|much|long|old|far|big|large|tall|often|high|fast|deep)\b|\b(what|which) (number|percent(age)?|amount|proportion|share)\b")),
-    (QType.DATE, re.compile(r"\bwhen\b|\b(what|which) (year|years|date|day|month|time|century|decade|era|period|season)\b|\bwhat time\b|\bhow soon\b")),
+    (
+        QType.NUMBER,
+        re.compile(
+            r"\bhow (many|much|long|old|far|big|large|tall|often|high|fast|deep)\b|\b(what|which) "
+            r"(number|percent(age)?|amount|proportion|share)\b"
+        ),
+    ),
+    (
+        QType.DATE,
+        re.compile(
+            r"\bwhen\b|\b(what|which) (year|years|date|day|month|time|century|decade|era|period|season)\b|\bwhat "
+            r"time\b|\bhow soon\b"
+        ),
+    ),
     (QType.PERSON, re.compile(r"\b(who|whom|whose)\b|\b(what|which) (person|man|woman|people|official|leader)\b")),
-    (QType.PLACE, re.compile(r"\bwhere\b|\b(what|which) (city|country|state|place|town|region|county|borough|area|location|continent|river|street)\b")),
+    (
+        QType.PLACE,
+        re.compile(
+            r"\bwhere\b|\b(what|which) "
+            r"(city|country|state|place|town|region|county|borough|area|location|continent|river|street)\b"
+        ),
+    ),
 ]
 
 _NUMBER_WORDS = (

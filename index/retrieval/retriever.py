@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
@@ -37,8 +38,30 @@ from index.retrieval.sparse_ops import (
 from index.store.generations import IndexData
 from index.store.vectors import index_kind, prepare_for_search
 
-_NEGATIONS = frozenset({"not", "never", "no", "none", "nor", "without", "neither", "didn't", "doesn't", "don't",
-                        "isn't", "wasn't", "weren't", "aren't", "can't", "cannot", "won't", "hasn't", "haven't", "hadn't"})
+_NEGATIONS = frozenset(
+    {
+        "not",
+        "never",
+        "no",
+        "none",
+        "nor",
+        "without",
+        "neither",
+        "didn't",
+        "doesn't",
+        "don't",
+        "isn't",
+        "wasn't",
+        "weren't",
+        "aren't",
+        "can't",
+        "cannot",
+        "won't",
+        "hasn't",
+        "haven't",
+        "hadn't",
+    }
+)
 _ENTITY = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w'’-]*")
 _NUMBER = re.compile(r"\d[\d,.]*")
 CANDIDATES_PER_SIDE = 100
@@ -66,7 +89,7 @@ class Query:
         return cls(
             question,
             tuple(dict.fromkeys(stems)),
-            frozenset(zip(stems, stems[1:])),
+            frozenset(pairwise(stems)),
             question_type(question),
             frozenset(question_words),
             frozenset(fold(m.group(0)) for m in _ENTITY.finditer(question.strip())),
@@ -106,7 +129,9 @@ class Retriever:
         self.size = len(sentences)
         paragraph_counts = [len(s.paragraphs) for s in data.stories]
         paragraph_offsets = np.cumsum([0, *paragraph_counts])
-        self.paragraph_of = (paragraph_offsets[sentences[:, 0]] + sentences[:, 1]) if self.size else np.zeros(0, np.int64)
+        self.paragraph_of = (
+            (paragraph_offsets[sentences[:, 0]] + sentences[:, 1]) if self.size else np.zeros(0, np.int64)
+        )
         texts = [self.sentence_text(i) for i in range(self.size)]
         paragraph_texts = [p for s in data.stories for p in s.paragraphs]
         sentence_word_lists = [words(t) for t in texts]  # one regex pass over the sentences, reused below
@@ -114,15 +139,13 @@ class Retriever:
         # Names and numbers count as present in a paragraph if its story's title or lead has them:
         # a news paragraph says "we locked up" where the question says "the NYPD".
         self.paragraph_folded = [
-            fold(" ".join((p, story.title, story.paragraphs[0])))
-            for story in data.stories
-            for p in story.paragraphs
+            fold(" ".join((p, story.title, story.paragraphs[0]))) for story in data.stories for p in story.paragraphs
         ]
         self._vocab: dict[str, int] = {}
         self._bigram_vocab: dict[tuple[str, str], int] = {}
         self._caps_vocab: dict[str, int] = {}
         sentence_incidence = incidence([set(t) for t in sentence_terms], self._vocab)
-        bigram_incidence = incidence([set(zip(t, t[1:])) for t in sentence_terms], self._bigram_vocab)
+        bigram_incidence = incidence([set(pairwise(t)) for t in sentence_terms], self._bigram_vocab)
         caps = [capitalised(t) for t in texts]
         caps_incidence = incidence(caps, self._caps_vocab)
         self._caps_count = np.array([len(c) for c in caps], dtype=np.float32)
@@ -148,7 +171,10 @@ class Retriever:
         # terms counted once each), then coverage of sentences, windows and paragraphs (idf-weighted).
         width = max(1, len(self._vocab))  # as wide as the incidence matrices, even with no terms at all
         self._lexical_t = sparse.hstack(
-            [with_rows(self.bm25.term_scores(self._vocab), width), with_rows(self.paragraph_bm25.term_scores(self._vocab), width)],
+            [
+                with_rows(self.bm25.term_scores(self._vocab), width),
+                with_rows(self.paragraph_bm25.term_scores(self._vocab), width),
+            ],
             format="csr",
             dtype=np.float32,
         )
@@ -162,7 +188,9 @@ class Retriever:
         self._story_terms = Entries(story_incidence)
         self._vectors = _vector_view(data.sentence_vectors)
         exact = index_kind(data.sentence_vectors) == "flat"
-        self._dense_search = DenseSearch(self._vectors, data.paragraph_vectors) if exact and self._vectors is not None else None
+        self._dense_search = (
+            DenseSearch(self._vectors, data.paragraph_vectors) if exact and self._vectors is not None else None
+        )
 
     def sentence_text(self, i: int) -> str:
         story, para, start, end = (int(x) for x in self.data.sentences[i])
@@ -175,7 +203,9 @@ class Retriever:
 
     # -- candidates and their features ---------------------------------------------------
 
-    def candidates(self, questions: Sequence[str], qvecs: np.ndarray, contexts: Sequence[str | None] | None = None) -> CandidateBatch:
+    def candidates(
+        self, questions: Sequence[str], qvecs: np.ndarray, contexts: Sequence[str | None] | None = None
+    ) -> CandidateBatch:
         """Every question's candidate sentences with their features, computed for the batch at once."""
         contexts = list(contexts) if contexts is not None else [None] * len(questions)
         queries = tuple(Query.of(q, c) for q, c in zip(questions, contexts))
@@ -185,10 +215,14 @@ class Retriever:
         term_columns = np.array([self._vocab.get(t, -1) for t in all_terms], dtype=np.int64)
         term_idf = np.array([self.bm25.idf(t) for t in all_terms], dtype=np.float32)
         term_offsets = np.cumsum([0, *term_counts])
-        question_level = np.array([[float(q.negated), np.log1p(len(q.terms))] for q in queries], dtype=np.float32).reshape(-1, 2)
+        question_level = np.array(
+            [[float(q.negated), np.log1p(len(q.terms))] for q in queries], dtype=np.float32
+        ).reshape(-1, 2)
         step = max(1, BATCH_CELLS // max(1, self.size))
         parts = [
-            self._candidates_slice(queries[i : i + step], qvecs[i : i + step], term_columns, term_idf, term_offsets[i : i + step + 1])
+            self._candidates_slice(
+                queries[i : i + step], qvecs[i : i + step], term_columns, term_idf, term_offsets[i : i + step + 1]
+            )
             for i in range(0, len(queries), step)
         ]
         counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
@@ -199,7 +233,12 @@ class Retriever:
         )
 
     def _candidates_slice(
-        self, queries: tuple[Query, ...], qvecs: np.ndarray, term_columns: np.ndarray, term_idf: np.ndarray, term_offsets: np.ndarray
+        self,
+        queries: tuple[Query, ...],
+        qvecs: np.ndarray,
+        term_columns: np.ndarray,
+        term_idf: np.ndarray,
+        term_offsets: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(queries)
         if self.size == 0:
@@ -235,27 +274,31 @@ class Retriever:
         qtypes = np.array([int(q.qtype) for q in queries], np.int64)[qidx]
         type_match = self._type_match(queries, qtypes, qidx, ids)
         typed = (qtypes != QType.OTHER).astype(np.float32)
-        features = np.column_stack([
-            dense,
-            dense_para,
-            neighbours,
-            dense - segment_max(dense, qidx, n)[qidx],
-            np.divide(bm25, bm25_max, out=np.zeros_like(bm25), where=bm25_max > 0),
-            bm25 / idf_sum,
-            np.divide(para_bm25, para_max, out=np.zeros_like(para_bm25), where=para_max > 0),
-            cover_sent,
-            cover_para,
-            cover_window,
-            bigram,
-            type_match * typed,
-            (1.0 - type_match) * typed,
-            np.log1p(self.sentence_words[ids]),
-            1.0 / (1.0 + segment_rank(dense, qidx)),
-            1.0 / (1.0 + segment_rank(bm25, qidx)),
-        ]).astype(np.float32)
+        features = np.column_stack(
+            [
+                dense,
+                dense_para,
+                neighbours,
+                dense - segment_max(dense, qidx, n)[qidx],
+                np.divide(bm25, bm25_max, out=np.zeros_like(bm25), where=bm25_max > 0),
+                bm25 / idf_sum,
+                np.divide(para_bm25, para_max, out=np.zeros_like(para_bm25), where=para_max > 0),
+                cover_sent,
+                cover_para,
+                cover_window,
+                bigram,
+                type_match * typed,
+                (1.0 - type_match) * typed,
+                np.log1p(self.sentence_words[ids]),
+                1.0 / (1.0 + segment_rank(dense, qidx)),
+                1.0 / (1.0 + segment_rank(bm25, qidx)),
+            ]
+        ).astype(np.float32)
         return np.bincount(qidx, minlength=n), ids, features
 
-    def _candidate_ids(self, qvecs: np.ndarray, dense_best: np.ndarray | None, bm25_all: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _candidate_ids(
+        self, qvecs: np.ndarray, dense_best: np.ndarray | None, bm25_all: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(question, sentence) pairs, by question then sentence: the dense and the BM25 best."""
         n = len(qvecs)
         if self.size <= 2 * CANDIDATES_PER_SIDE:
@@ -282,7 +325,9 @@ class Retriever:
             return dense_all[qidx, ids]
         return np.einsum("ij,ij->i", self.sentence_vectors(ids), qvecs[qidx])
 
-    def _neighbour_dense(self, dense_all: np.ndarray | None, qvecs: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    def _neighbour_dense(
+        self, dense_all: np.ndarray | None, qvecs: np.ndarray, qidx: np.ndarray, ids: np.ndarray
+    ) -> np.ndarray:
         """The better of the two neighbours in the same paragraph (0 where there is none)."""
         out = np.zeros(len(ids), np.float32)
         prev, nxt = self.has_prev[ids], self.has_next[ids]
@@ -301,11 +346,15 @@ class Retriever:
                     owners.append(q)
                     columns.append(c)
         counts = np.array([len(q.bigrams) for q in queries], np.float32)
-        matrix = question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._bigram_vocab))
+        matrix = question_matrix(
+            np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._bigram_vocab)
+        )
         hits = gather(matrix @ self._bigrams_t, qidx, ids)
         return np.divide(hits, counts[qidx], out=np.zeros_like(hits), where=counts[qidx] > 0)
 
-    def _type_match(self, queries: tuple[Query, ...], qtypes: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    def _type_match(
+        self, queries: tuple[Query, ...], qtypes: np.ndarray, qidx: np.ndarray, ids: np.ndarray
+    ) -> np.ndarray:
         """1 where the sentence holds the kind of thing the question asks for."""
         out = np.ones(len(ids), np.float32)
         number, date = qtypes == QType.NUMBER, qtypes == QType.DATE
@@ -320,7 +369,9 @@ class Retriever:
                         if (c := self._caps_vocab.get(word, -1)) >= 0:
                             owners.append(q)
                             columns.append(c)
-            matrix = question_matrix(np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._caps_vocab))
+            matrix = question_matrix(
+                np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._caps_vocab)
+            )
             overlap = gather(matrix @ self._caps_t, qidx[named], ids[named])
             out[named] = self._caps_count[ids[named]] - overlap > 0
         return out
@@ -339,7 +390,11 @@ class Retriever:
         stories = self.data.sentences[ids, 0].astype(np.int64)
         counts = np.diff(batch.term_offsets)[owner]
         pair_row = np.repeat(np.arange(len(rows)), counts)
-        pair_term = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(batch.term_offsets[owner], counts)
+        pair_term = (
+            np.arange(counts.sum())
+            - np.repeat(np.cumsum(counts) - counts, counts)
+            + np.repeat(batch.term_offsets[owner], counts)
+        )
         columns, idf = batch.term_columns[pair_term], batch.term_idf[pair_term]
         known = columns >= 0
         in_paragraph = np.zeros(len(pair_row), np.float32)
@@ -352,7 +407,9 @@ class Retriever:
         idf_sum = np.bincount(pair_row, weights=idf, minlength=len(rows))
         out[:, 0] = most_missing / self._max_idf
         out[:, 1] = np.bincount(pair_row, weights=missing > 0.5 * self._max_idf, minlength=len(rows))
-        out[:, 2] = np.bincount(pair_row, weights=(1.0 - in_story) * idf, minlength=len(rows)) / np.where(idf_sum > 0, idf_sum, 1.0)
+        out[:, 2] = np.bincount(pair_row, weights=(1.0 - in_story) * idf, minlength=len(rows)) / np.where(
+            idf_sum > 0, idf_sum, 1.0
+        )
         for row, (q, paragraph) in enumerate(zip(owner, paragraphs)):
             query, text = batch.queries[q], self.paragraph_folded[int(paragraph)]
             if query.entities:

@@ -55,7 +55,9 @@ class LinearModel:
     def from_json(cls, raw: dict[str, Any], expected: tuple[str, ...]) -> LinearModel:
         features = tuple(raw["features"])
         if features != expected:
-            raise IndexStoreError("the scorer weights do not match this version's features; retrain with `python -m index.quality.train`")
+            raise IndexStoreError(
+                "the scorer weights do not match this version's features; retrain with `python -m index.quality.train`"
+            )
         mean, scale = (np.asarray(raw[k], dtype=np.float32) for k in ("mean", "scale"))
         weights = np.asarray(raw["weights"], dtype=np.float32)
         hidden_weights = hidden_bias = None
@@ -63,12 +65,18 @@ class LinearModel:
         if "hidden" in raw:
             hidden_weights = np.asarray(raw["hidden"]["weights"], dtype=np.float32)
             hidden_bias = np.asarray(raw["hidden"]["bias"], dtype=np.float32)
-            if hidden_weights.ndim != 2 or hidden_weights.shape[0] != len(features) or hidden_bias.shape != (hidden_weights.shape[1],):
+            if (
+                hidden_weights.ndim != 2
+                or hidden_weights.shape[0] != len(features)
+                or hidden_bias.shape != (hidden_weights.shape[1],)
+            ):
                 raise IndexStoreError("the scorer weights file is malformed")
             width = hidden_weights.shape[1]
         if mean.shape != (len(features),) or scale.shape != (len(features),) or weights.shape != (width,):
             raise IndexStoreError("the scorer weights file is malformed")
-        return cls(features, mean, np.where(scale > 0, scale, 1.0), weights, float(raw["bias"]), hidden_weights, hidden_bias)
+        return cls(
+            features, mean, np.where(scale > 0, scale, 1.0), weights, float(raw["bias"]), hidden_weights, hidden_bias
+        )
 
 
 def _rounded(values: np.ndarray) -> list[float]:
@@ -129,5 +137,7 @@ def neutral_scorer() -> Scorer:
     ranker = LinearModel(RANK_FEATURES, np.zeros(n_rank, np.float32), np.ones(n_rank, np.float32), weights, 0.0)
     conf_weights = np.zeros(n_conf, np.float32)
     conf_weights[CONFIDENCE_FEATURES.index("dense_sent")] = 1.0
-    confidence = LinearModel(CONFIDENCE_FEATURES, np.zeros(n_conf, np.float32), np.ones(n_conf, np.float32), conf_weights, -0.5)
+    confidence = LinearModel(
+        CONFIDENCE_FEATURES, np.zeros(n_conf, np.float32), np.ones(n_conf, np.float32), conf_weights, -0.5
+    )
     return Scorer(ranker, confidence, 0.5, {"trained_on": "nothing (neutral)"})

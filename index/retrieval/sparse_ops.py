@@ -44,11 +44,15 @@ def neighbourhood(has_prev: np.ndarray, has_next: np.ndarray) -> sparse.csr_matr
     return sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, n))
 
 
-def question_matrix(owners: np.ndarray, columns: np.ndarray, weights: np.ndarray | None, questions: int, width: int) -> sparse.csr_matrix:
+def question_matrix(
+    owners: np.ndarray, columns: np.ndarray, weights: np.ndarray | None, questions: int, width: int
+) -> sparse.csr_matrix:
     """(questions × width) with weights[i] at (owners[i], columns[i]); owners ascending, no repeats."""
     data = np.ones(len(owners), np.float32) if weights is None else weights.astype(np.float32)
     indptr = np.searchsorted(owners, np.arange(questions + 1), side="left")
-    return sparse.csr_matrix((data, columns.astype(np.int32), indptr.astype(np.int32)), shape=(questions, max(1, width)))
+    return sparse.csr_matrix(
+        (data, columns.astype(np.int32), indptr.astype(np.int32)), shape=(questions, max(1, width))
+    )
 
 
 def gather(matrix: sparse.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

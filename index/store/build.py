@@ -67,13 +67,17 @@ def prepare(corpus: Corpus) -> Prepared:
     return Prepared(stories, sentences, sentence_texts, paragraph_texts)
 
 
-def build_in_memory(corpus: Corpus, embedder: Embedder, *, progress: bool = False, batch_size: int = 64, kind: str | None = None) -> IndexData:
+def build_in_memory(
+    corpus: Corpus, embedder: Embedder, *, progress: bool = False, batch_size: int = 64, kind: str | None = None
+) -> IndexData:
     """An index that lives only in memory (evaluation, tests); the same data a build writes."""
     prepared = prepare(corpus)
     sentence_vectors, paragraph_vectors = _embed(prepared, embedder, progress=progress, batch_size=batch_size)
     vector_index = build_vector_index(sentence_vectors, kind)
     manifest = _manifest(corpus, prepared, embedder, index_kind(vector_index))
-    return IndexData(manifest, tuple(prepared.stories), prepared.sentences, vector_index, paragraph_vectors, Path("<memory>"))
+    return IndexData(
+        manifest, tuple(prepared.stories), prepared.sentences, vector_index, paragraph_vectors, Path("<memory>")
+    )
 
 
 def _embed(prepared: Prepared, embedder: Embedder, *, progress: bool, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +87,9 @@ def _embed(prepared: Prepared, embedder: Embedder, *, progress: bool, batch_size
     return vectors[:n], vectors[n:]
 
 
-def _embed_cached(prepared: Prepared, embedder: Embedder, cache: EmbeddingCache, *, progress: bool, batch_size: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _embed_cached(
+    prepared: Prepared, embedder: Embedder, cache: EmbeddingCache, *, progress: bool, batch_size: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     texts = prepared.sentence_texts + prepared.paragraph_texts
     vectors, embedded = cache.embed(texts, embedder, batch_size=batch_size, progress=progress)
     n = len(prepared.sentence_texts)
@@ -104,7 +110,9 @@ def _manifest(corpus: Corpus, prepared: Prepared, embedder: Embedder, kind: str)
     }
 
 
-def build_index(config: EngineConfig, embedder: Embedder, *, progress: bool = False, kind: str | None = None) -> BuildReport:
+def build_index(
+    config: EngineConfig, embedder: Embedder, *, progress: bool = False, kind: str | None = None
+) -> BuildReport:
     """Build the corpus into a new generation and switch to it; the old one serves until then."""
     started = time.perf_counter()
     corpus = load_corpus(config.corpus_dir)
@@ -113,13 +121,19 @@ def build_index(config: EngineConfig, embedder: Embedder, *, progress: bool = Fa
         prepared = prepare(corpus)
         log.info(
             "Building the index: %d stories, %d paragraphs, %d sentences",
-            len(prepared.stories), len(prepared.paragraph_texts), len(prepared.sentence_texts),
+            len(prepared.stories),
+            len(prepared.paragraph_texts),
+            len(prepared.sentence_texts),
         )
         cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dimension)
         sentence_vectors, paragraph_vectors, embedded = _embed_cached(
             prepared, embedder, cache, progress=progress, batch_size=config.batch_size
         )
-        log.info("Embedded %d new texts; %d came from the cache", embedded, len(sentence_vectors) + len(paragraph_vectors) - embedded)
+        log.info(
+            "Embedded %d new texts; %d came from the cache",
+            embedded,
+            len(sentence_vectors) + len(paragraph_vectors) - embedded,
+        )
         vector_index = build_vector_index(sentence_vectors, kind)
         build_dir = new_build_dir(config.index_dir)
         try:

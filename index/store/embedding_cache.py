@@ -52,7 +52,11 @@ class EmbeddingCache:
         except (OSError, ValueError) as exc:
             log.warning("Ignoring the embedding cache (%s); everything will be embedded", exc.__class__.__name__)
             return
-        if keys.dtype != np.dtype(f"S{_DIGEST_BYTES}") or vectors.shape != (len(keys), self.dimension) or not np.isfinite(vectors).all():
+        if (
+            keys.dtype != np.dtype(f"S{_DIGEST_BYTES}")
+            or vectors.shape != (len(keys), self.dimension)
+            or not np.isfinite(vectors).all()
+        ):
             log.warning("Ignoring an embedding cache that does not match its model; everything will be embedded")
             return
         self._vectors = {bytes(k): v for k, v in zip(keys, vectors)}
@@ -60,7 +64,9 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._vectors)
 
-    def embed(self, texts: Sequence[str], embedder: Embedder, *, batch_size: int, progress: bool) -> tuple[np.ndarray, int]:
+    def embed(
+        self, texts: Sequence[str], embedder: Embedder, *, batch_size: int, progress: bool
+    ) -> tuple[np.ndarray, int]:
         """Vectors for all texts, embedding only those not cached; returns (vectors, newly embedded)."""
         keys = [text_key(t) for t in texts]
         missing: dict[bytes, str] = {}

@@ -177,7 +177,10 @@ def write_generation(
     faiss.write_index(sentence_index, str(build_dir / "sentences.faiss"))
     with (build_dir / "sentences.faiss").open("rb+") as handle:
         os.fsync(handle.fileno())
-    files = {name: sha256_file(build_dir / name) for name in ("meta.json", "sentences.npy", "paragraphs.npy", "sentences.faiss")}
+    files = {
+        name: sha256_file(build_dir / name)
+        for name in ("meta.json", "sentences.npy", "paragraphs.npy", "sentences.faiss")
+    }
     full = {**manifest, "format_version": FORMAT_VERSION, "files": files}
     _write_bytes(build_dir / "manifest.json", json.dumps(full, indent=2, ensure_ascii=False).encode("utf-8"))
     _fsync_dir(build_dir)
@@ -230,7 +233,8 @@ def read_manifest(generation: Path) -> dict[str, Any]:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexIncompatibleError(
-            f"{generation}: index format {version} is not the format this storybot reads ({FORMAT_VERSION}); {REBUILD_HINT}"
+            f"{generation}: index format {version} is not the format this storybot reads ({FORMAT_VERSION}); "
+            f"{REBUILD_HINT}"
         )
     return manifest
 
@@ -239,7 +243,8 @@ def check_model(manifest: dict[str, Any], model_id: str, generation: Path) -> No
     built_with = manifest.get("model")
     if built_with != model_id:
         raise IndexIncompatibleError(
-            f"{generation}: built with model {built_with!r}, but STORYBOT_EMBEDDING_MODEL is {model_id!r}; {REBUILD_HINT}"
+            f"{generation}: built with model {built_with!r}, but STORYBOT_EMBEDDING_MODEL is {model_id!r}; "
+            f"{REBUILD_HINT}"
         )
 
 
@@ -264,7 +269,9 @@ def load_generation(generation: Path, *, verify: bool = True) -> IndexData:
         paragraph_vectors = np.load(generation / "paragraphs.npy", allow_pickle=False)
         sentence_index = faiss.read_index(str(generation / "sentences.faiss"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"{generation}: cannot read the index ({exc.__class__.__name__}); {REBUILD_HINT}") from None
+        raise IndexCorruptError(
+            f"{generation}: cannot read the index ({exc.__class__.__name__}); {REBUILD_HINT}"
+        ) from None
     data = IndexData(manifest, stories, sentences, sentence_index, paragraph_vectors, generation)
     _check_consistency(data)
     return data
@@ -323,4 +330,8 @@ def _story_from_json(raw: dict[str, Any]) -> StoredStory:
 
 
 def ensure_store_error(exc: BaseException) -> IndexStoreError:
-    return exc if isinstance(exc, IndexStoreError) else IndexCorruptError(f"cannot read the index ({exc.__class__.__name__}); {REBUILD_HINT}")
+    return (
+        exc
+        if isinstance(exc, IndexStoreError)
+        else IndexCorruptError(f"cannot read the index ({exc.__class__.__name__}); {REBUILD_HINT}")
+    )

@@ -140,7 +140,8 @@ class FakeDiscord(FakeDiscordCore):
         if command is None:
             raise LookupError(
                 f"command {name!r} (type {command_type}) is not registered for guild {guild_id}; "
-                f"global={[c['name'] for c in self.global_commands]} guild={[c['name'] for c in self.guild_commands.get(guild_id or 0, [])]}"
+                f"global={[c['name'] for c in self.global_commands]} "
+                f"guild={[c['name'] for c in self.guild_commands.get(guild_id or 0, [])]}"
             )
         if guild_id is None and command.get("contexts") is not None and 1 not in command["contexts"]:
             raise LookupError(f"command {name!r} is not usable in DMs (contexts={command['contexts']})")
@@ -272,7 +273,8 @@ class FakeDiscord(FakeDiscordCore):
         component = find_component(stored.get("components") or [], custom_id)
         if component is None:
             raise LookupError(
-                f"message {stored['id']} has no component {custom_id!r}; it has {custom_ids(stored.get('components') or [])}"
+                f"message {stored['id']} has no component {custom_id!r}; "
+                f"it has {custom_ids(stored.get('components') or [])}"
             )
         if component.get("disabled"):
             raise LookupError(f"component {custom_id!r} is disabled; a user cannot use it")
@@ -282,10 +284,17 @@ class FakeDiscord(FakeDiscordCore):
         if values is not None:
             data["values"] = values
         return await self._dispatch_interaction(
-            interaction_type=3, data=data, user_id=uid, guild_id=messaging.guild_of(self, cid), channel_id=cid, message=stored
+            interaction_type=3,
+            data=data,
+            user_id=uid,
+            guild_id=messaging.guild_of(self, cid),
+            channel_id=cid,
+            message=stored,
         )
 
-    async def click_button(self, message: JSON | int, custom_id: str, *, user_id: int | None = None) -> InteractionHandle:
+    async def click_button(
+        self, message: JSON | int, custom_id: str, *, user_id: int | None = None
+    ) -> InteractionHandle:
         """Click the button `custom_id` on a stored message (object, sent-record or id)."""
         return await self._component(message, custom_id, user_id, None)
 
@@ -301,7 +310,12 @@ class FakeDiscord(FakeDiscordCore):
         data = {"custom_id": modal["custom_id"], "components": modal_submit_components(modal, values)}
         message = self.store.get(rec.source_message_id) if rec.source_message_id else None
         return await self._dispatch_interaction(
-            interaction_type=5, data=data, user_id=rec.user_id, guild_id=rec.guild_id, channel_id=rec.channel_id, message=message
+            interaction_type=5,
+            data=data,
+            user_id=rec.user_id,
+            guild_id=rec.guild_id,
+            channel_id=rec.channel_id,
+            message=message,
         )
 
     # ------------------------------------------------------------ messages
@@ -362,7 +376,11 @@ class FakeDiscord(FakeDiscordCore):
         )
         self.store.put(message)
         event = messaging.gateway_message(self, message)
-        if not self.gateway.intents() & INTENT_MESSAGE_CONTENT and gid is not None and self.bot_user_id not in mention_ids:
+        if (
+            not self.gateway.intents() & INTENT_MESSAGE_CONTENT
+            and gid is not None
+            and self.bot_user_id not in mention_ids
+        ):
             event.update(content="", embeds=[], attachments=[], components=[])
             event.pop("poll", None)
         intent = INTENT_GUILD_MESSAGES if gid is not None else INTENT_DIRECT_MESSAGES

@@ -134,7 +134,9 @@ class GatewayServer:
         compress = request.query.get("compress")
         conn = GatewayConnection(len(self.connections) + 1, ws, request, compress)
         self.connections.append(conn)
-        await conn.send(_frame(OP_HELLO, {"heartbeat_interval": self.fake.heartbeat_interval_ms, "_trace": ["fake-gateway"]}))
+        await conn.send(
+            _frame(OP_HELLO, {"heartbeat_interval": self.fake.heartbeat_interval_ms, "_trace": ["fake-gateway"]})
+        )
         try:
             while True:
                 msg = await ws.receive()
@@ -157,7 +159,9 @@ class GatewayServer:
 
     def _on_closed(self, conn: GatewayConnection) -> None:
         conn.info["closed"] = time.monotonic()
-        conn.info["close_code"] = conn.info["close_code"] or (int(conn.ws.close_code) if conn.ws.close_code is not None else None)
+        conn.info["close_code"] = conn.info["close_code"] or (
+            int(conn.ws.close_code) if conn.ws.close_code is not None else None
+        )
         conn.info["closed_by"] = conn.info["closed_by"] or "client"
         session = conn.session
         if session is None or session.connection is not conn:
@@ -232,7 +236,9 @@ class GatewayServer:
         for guild_id in guild_ids:
             guild = fake.world.guilds[guild_id]
             members = list(guild.members) if intents & INTENT_GUILD_PRESENCES else [fake.bot_user_id]
-            await conn.send(session.next("GUILD_CREATE", payloads.guild_create_payload(guild, fake.world, member_ids=members)))
+            await conn.send(
+                session.next("GUILD_CREATE", payloads.guild_create_payload(guild, fake.world, member_ids=members))
+            )
         self.ready_event.set()
         fake.notifier.notify()
 

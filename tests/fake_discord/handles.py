@@ -67,7 +67,9 @@ class InteractionHandle:
 
     async def wait_response(self, timeout: float = 5.0) -> JSON:
         """The interaction callback (type 4/5/6/7/9...) once the bot sent it."""
-        return await self.fake.notifier.wait_for(lambda: self.callback, timeout, lambda: "no callback: " + self.describe())
+        return await self.fake.notifier.wait_for(
+            lambda: self.callback, timeout, lambda: "no callback: " + self.describe()
+        )
 
     async def wait_message(self, predicate: Callable[[JSON], bool] | None = None, timeout: float = 5.0) -> JSON:
         """First sent-message record of this interaction matching predicate."""
@@ -79,7 +81,9 @@ class InteractionHandle:
 
     async def wait_followup(self, predicate: Callable[[JSON], bool] | None = None, timeout: float = 5.0) -> JSON:
         """First follow-up record matching predicate."""
-        return await self.wait_message(lambda m: m["kind"] == "followup" and (predicate is None or predicate(m)), timeout)
+        return await self.wait_message(
+            lambda m: m["kind"] == "followup" and (predicate is None or predicate(m)), timeout
+        )
 
     async def final_message(self, timeout: float = 5.0, settle: float = 0.15) -> JSON:
         """The answer a user ends up seeing: the most recently sent/edited message once it is
@@ -115,7 +119,9 @@ class InteractionHandle:
 
     async def click(self, custom_id: str, *, user_id: int | None = None) -> InteractionHandle:
         """Click a button on the newest message of this interaction that has it."""
-        return await self.fake.click_button(self._message_with(custom_id), custom_id, user_id=user_id or self.record.user_id)
+        return await self.fake.click_button(
+            self._message_with(custom_id), custom_id, user_id=user_id or self.record.user_id
+        )
 
     async def select(self, custom_id: str, values: list[str], *, user_id: int | None = None) -> InteractionHandle:
         """Pick values in a select menu on this interaction's messages."""

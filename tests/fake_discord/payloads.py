@@ -329,7 +329,9 @@ def message_payload(
     return data
 
 
-def callback_response_payload(*, interaction_id: int, interaction_type: int, callback_type: int, message: JSON | None) -> JSON:
+def callback_response_payload(
+    *, interaction_id: int, interaction_type: int, callback_type: int, message: JSON | None
+) -> JSON:
     """Body of POST /interactions/{id}/{token}/callback?with_response=true."""
     inner: JSON = {"id": str(interaction_id), "type": interaction_type}
     if message is not None:
@@ -343,7 +345,9 @@ def callback_response_payload(*, interaction_id: int, interaction_type: int, cal
     return {"interaction": inner, "resource": resource}
 
 
-def command_payload(definition: JSON, *, command_id: int, application_id: int, guild_id: int | None, version: int) -> JSON:
+def command_payload(
+    definition: JSON, *, command_id: int, application_id: int, guild_id: int | None, version: int
+) -> JSON:
     """An application command as Discord returns it from the commands endpoints."""
     command_type = int(definition.get("type", 1))
     perms = definition.get("default_member_permissions")

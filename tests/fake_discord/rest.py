@@ -206,7 +206,9 @@ def make_middleware(fake: FakeDiscordCore) -> Middleware:
     return middleware
 
 
-async def _process(fake: FakeDiscordCore, request: web.Request, handler: Handler, entry: JSON, path: str) -> web.StreamResponse:
+async def _process(
+    fake: FakeDiscordCore, request: web.Request, handler: Handler, entry: JSON, path: str
+) -> web.StreamResponse:
     try:
         body, files = await parse_body(request)
     except ValueError as exc:

@@ -255,7 +255,9 @@ class CoreRoutes:
             flags=int(body.get("flags") or 0),
             referenced=referenced,
         )
-        fake.store.record("channel", message, body, guild_id=messaging.guild_of(fake, channel_id), files=_file_meta(files))
+        fake.store.record(
+            "channel", message, body, guild_id=messaging.guild_of(fake, channel_id), files=_file_meta(files)
+        )
         await messaging.echo(fake, "MESSAGE_CREATE", message)
         return json_response(message)
 
@@ -298,12 +300,16 @@ class CoreRoutes:
 
     async def add_reaction(self, request: web.Request) -> web.Response:
         message = self._message(request)
-        self.fake.reactions.append({"message_id": int(message["id"]), "emoji": request.match_info["emoji"], "added": True})
+        self.fake.reactions.append(
+            {"message_id": int(message["id"]), "emoji": request.match_info["emoji"], "added": True}
+        )
         return no_content()
 
     async def remove_reaction(self, request: web.Request) -> web.Response:
         message = self._message(request)
-        self.fake.reactions.append({"message_id": int(message["id"]), "emoji": request.match_info["emoji"], "added": False})
+        self.fake.reactions.append(
+            {"message_id": int(message["id"]), "emoji": request.match_info["emoji"], "added": False}
+        )
         return no_content()
 
     async def typing(self, request: web.Request) -> web.Response:
@@ -320,7 +326,16 @@ class CoreRoutes:
     async def get_guild(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
         data = payloads.guild_create_payload(guild, self.fake.world, member_ids=[])
-        for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at", "large", "member_count"):
+        for key in (
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "voice_states",
+            "joined_at",
+            "large",
+            "member_count",
+        ):
             data.pop(key, None)
         return json_response(data)
 

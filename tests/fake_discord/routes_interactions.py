@@ -145,7 +145,12 @@ class InteractionRoutes:
             raise invalid_form(
                 {
                     "type": {
-                        "_errors": [{"code": "INTERACTION_CALLBACK_TYPE_INVALID", "message": "Invalid interaction callback type"}]
+                        "_errors": [
+                            {
+                                "code": "INTERACTION_CALLBACK_TYPE_INVALID",
+                                "message": "Invalid interaction callback type",
+                            }
+                        ]
                     }
                 },
                 interaction_id=rec.id,
@@ -158,7 +163,9 @@ class InteractionRoutes:
             raise invalid_form(
                 {
                     "data": {
-                        "choices": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 25 or fewer in length."}]}
+                        "choices": {
+                            "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 25 or fewer in length."}]
+                        }
                     }
                 },
                 interaction_id=rec.id,
@@ -191,7 +198,12 @@ class InteractionRoutes:
             message = self._new_message(rec, data, files, int(data.get("flags") or 0))
             rec.original_message_id = int(message["id"])
             fake.store.record(
-                "interaction_response", message, data, guild_id=rec.guild_id, interaction_id=rec.id, files=_file_meta(files)
+                "interaction_response",
+                message,
+                data,
+                guild_id=rec.guild_id,
+                interaction_id=rec.id,
+                files=_file_meta(files),
             )
             await messaging.echo(fake, "MESSAGE_CREATE", message)
             return message
@@ -211,7 +223,12 @@ class InteractionRoutes:
                     raise empty_message(interaction_id=rec.id)
                 fake.store.put(merged)
                 fake.store.record(
-                    "interaction_response", merged, data, guild_id=rec.guild_id, interaction_id=rec.id, files=_file_meta(files)
+                    "interaction_response",
+                    merged,
+                    data,
+                    guild_id=rec.guild_id,
+                    interaction_id=rec.id,
+                    files=_file_meta(files),
                 )
                 await messaging.echo(fake, "MESSAGE_UPDATE", merged)
                 return merged
@@ -244,7 +261,9 @@ class InteractionRoutes:
             message = self._new_message(rec, body, files, int(body.get("flags") or 0))
             rec.followup_ids.append(int(message["id"]))
             event = "MESSAGE_CREATE"
-        fake.store.record("followup", message, body, guild_id=rec.guild_id, interaction_id=rec.id, files=_file_meta(files))
+        fake.store.record(
+            "followup", message, body, guild_id=rec.guild_id, interaction_id=rec.id, files=_file_meta(files)
+        )
         await messaging.echo(fake, event, message)
         return json_response(message) if _truthy(request.query.get("wait")) else no_content()
 

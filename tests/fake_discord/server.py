@@ -103,7 +103,9 @@ class FakeDiscordCore:
     async def __aenter__(self) -> Self:
         return await self.start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     @property
@@ -135,7 +137,9 @@ class FakeDiscordCore:
     def add_role(self, guild_id: int, role_id: int, name: str, permissions: int) -> Role:
         return self.world.add_role(guild_id, role_id, name, permissions)
 
-    def add_member(self, guild_id: int, user_id: int, username: str | None = None, roles: list[int] | None = None) -> None:
+    def add_member(
+        self, guild_id: int, user_id: int, username: str | None = None, roles: list[int] | None = None
+    ) -> None:
         self.world.add_member(guild_id, user_id, username, roles)
 
     def add_channel(self, guild_id: int, channel_id: int, name: str) -> None:
@@ -183,7 +187,9 @@ class FakeDiscordCore:
     async def wait_for_message(
         self, predicate: Callable[[JSON], bool] | None = None, timeout: float = 5.0, *, since: int = 0
     ) -> JSON:
-        """First sent-message record (index >= since) matching predicate; pass since=len(fake.messages) for new ones only."""
+        """First sent-message record (index >= since) matching predicate.
+
+        Pass since=len(fake.messages) for new ones only."""
 
         def check() -> JSON | None:
             return next((m for m in self.store.sent[since:] if predicate is None or predicate(m)), None)
@@ -194,7 +200,9 @@ class FakeDiscordCore:
 
         return await self.notifier.wait_for(check, timeout, describe)
 
-    async def wait_for_request(self, predicate: Callable[[JSON], bool], timeout: float = 5.0, *, since: int = 0) -> JSON:
+    async def wait_for_request(
+        self, predicate: Callable[[JSON], bool], timeout: float = 5.0, *, since: int = 0
+    ) -> JSON:
         """First recorded REST request matching predicate."""
 
         def check() -> JSON | None:

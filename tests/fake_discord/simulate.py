@@ -177,7 +177,12 @@ def modal_submit_components(modal: JSON, values: dict[str, str]) -> list[JSON]:
     for top in modal.get("components") or []:
         if top.get("type") == 1:
             inner = [
-                {"type": c["type"], "id": c.get("id", 0), "custom_id": c["custom_id"], "value": unused.pop(c["custom_id"], "")}
+                {
+                    "type": c["type"],
+                    "id": c.get("id", 0),
+                    "custom_id": c["custom_id"],
+                    "value": unused.pop(c["custom_id"], ""),
+                }
                 for c in top.get("components") or []
                 if c.get("custom_id")
             ]

@@ -96,7 +96,9 @@ def _check_component(comp: JSON, path: list[str | int], errors: Errors, seen: se
         if len(custom_id) > MAX_CUSTOM_ID:
             errors.too_long([*path, "custom_id"], MAX_CUSTOM_ID)
         if custom_id in seen:
-            errors.add([*path, "custom_id"], "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+            errors.add(
+                [*path, "custom_id"], "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated"
+            )
         seen.add(custom_id)
     if ctype == 2:
         if _text_len(comp.get("label")) > MAX_BUTTON_LABEL:
@@ -144,7 +146,9 @@ def check_components(components: list[JSON], errors: Errors, *, v2: bool, prefix
             errors.too_long([*path, "components"], MAX_ROW_ITEMS)
         if len(items) > 1 and any(c.get("type") in (3, 5, 6, 7, 8) for c in items):
             errors.add(
-                [*path, "components"], "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width"
+                [*path, "components"],
+                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                "The specified component exceeds the maximum width",
             )
         for c, comp in enumerate(items):
             _check_component(comp, [*path, "components", c], errors, seen)
@@ -193,7 +197,9 @@ def _check_options(options: list[JSON], path: list[str | int], errors: Errors) -
         if not COMMAND_NAME.match(name) or name != name.lower():
             errors.add([*opath, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
         if name in names:
-            errors.add([*opath, "name"], "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name already exists")
+            errors.add(
+                [*opath, "name"], "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name already exists"
+            )
         names.add(name)
         desc = str(opt.get("description", ""))
         if not 1 <= len(desc) <= 100:

@@ -165,7 +165,9 @@ class World:
         guild.members.setdefault(owner_id, Member(user_id=owner_id))
         return guild
 
-    def add_role(self, guild_id: int, role_id: int, name: str, permissions: int, *, position: int | None = None) -> Role:
+    def add_role(
+        self, guild_id: int, role_id: int, name: str, permissions: int, *, position: int | None = None
+    ) -> Role:
         """Add a role; position defaults to above every existing role."""
         guild = self.guilds[guild_id]
         pos = position if position is not None else len(guild.roles)
@@ -174,7 +176,13 @@ class World:
         return role
 
     def add_member(
-        self, guild_id: int, user_id: int, username: str | None = None, roles: list[int] | None = None, *, bot: bool = False
+        self,
+        guild_id: int,
+        user_id: int,
+        username: str | None = None,
+        roles: list[int] | None = None,
+        *,
+        bot: bool = False,
     ) -> Member:
         """Add (or update) a guild member, creating the user when needed."""
         if username is not None or user_id not in self.users:
