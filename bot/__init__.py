@@ -1,3 +1,8 @@
 """storybot: the command line and the Discord front end on top of the `index` engine."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("storybot")  # written once, in pyproject.toml
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

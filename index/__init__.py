@@ -6,20 +6,40 @@ No Discord here; `Engine.answer()` serves the CLI, the bot and any other front e
 from index.config import DEFAULT_MODEL, EngineConfig
 from index.corpus.stories import Corpus, Story, load_corpus
 from index.engine import Engine, check_question, index_info
+from index.errors import (
+    BuildInProgressError,
+    CorpusError,
+    IndexCorruptError,
+    IndexIncompatibleError,
+    IndexMissingError,
+    IndexStoreError,
+    ModelError,
+    QuestionError,
+    StorybotError,
+)
 from index.store.build import BuildReport, build_index
 from index.types import Answer, IndexInfo, Quote, StorySummary
 
 __all__ = [
     "DEFAULT_MODEL",
     "Answer",
+    "BuildInProgressError",
     "BuildReport",
     "Corpus",
+    "CorpusError",
     "Engine",
     "EngineConfig",
+    "IndexCorruptError",
+    "IndexIncompatibleError",
     "IndexInfo",
+    "IndexMissingError",
+    "IndexStoreError",
+    "ModelError",
+    "QuestionError",
     "Quote",
     "Story",
     "StorySummary",
+    "StorybotError",
     "build_index",
     "check_question",
     "index_info",

@@ -112,9 +112,10 @@ class MicroBatcher:
         for request in live:
             groups.setdefault(request.k, []).append(request)
         for k, requests in groups.items():
+            results: list[Answer | BaseException]
             try:
-                results = engine.answer_many(
-                    [r.question for r in requests], k=k, contexts=[r.context for r in requests]
+                results = list(
+                    engine.answer_many([r.question for r in requests], k=k, contexts=[r.context for r in requests])
                 )
             except Exception:
                 log.exception("A batch of %d questions failed; answering them one by one", len(requests))

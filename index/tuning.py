@@ -80,7 +80,7 @@ def keep_freed_memory_for_reuse() -> bool:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         # Setting either turns off glibc's own adjusting of both, so both or neither: the mapping
         # threshold first, as the one glibc refuses above its limit (512 KiB on 32-bit systems).
-        applied = (
+        applied: bool = (
             libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
         )
     except (OSError, AttributeError) as exc:

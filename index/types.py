@@ -6,7 +6,7 @@ front end never retypes story text: it slices the stored paragraph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,6 @@ class Answer:
     threshold: float
     corpus_hash: str
     seconds: float = 0.0
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def answered(self) -> bool:

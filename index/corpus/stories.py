@@ -193,8 +193,3 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         titles[key] = file
         stories.append(story)
     return Corpus(tuple(stories))
-
-
-def corpus_fingerprint(corpus_dir: Path) -> str:
-    """Cheap staleness check: the content hash of the corpus as it is on disk now."""
-    return load_corpus(corpus_dir).content_hash

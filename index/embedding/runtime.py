@@ -7,7 +7,8 @@ import sys
 
 from index.config import EngineConfig
 from index.embedding.embedder import Embedder, SentenceTransformerEmbedder, resolve_model
-from index.embedding.onnx_copy import ExportUnsupported, export, open_export, unsupported_reason
+from index.embedding.onnx_copy import ExportUnsupported, open_export
+from index.embedding.onnx_export import export, unsupported_reason
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from index.corpus.stories import Corpus, Story
 from index.errors import StorybotError
@@ -40,7 +41,7 @@ class QASet:
         return Corpus(tuple(self.stories.values()))
 
 
-def _read_jsonl(path: Path) -> list[dict[str, object]]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     try:
         with path.open(encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
@@ -69,7 +70,7 @@ def load_qa_set(path: Path, split: str | None = None, *, limit_stories: int | No
         title = str(raw["title"])
         stories[title] = Story(
             title=title.replace("_", " "), file=f"{title}.txt", paragraphs=tuple(str(p) for p in raw["paragraphs"])
-        )  # type: ignore[union-attr]
+        )
         if limit_stories and len(stories) >= limit_stories:
             break
     questions = []
@@ -82,9 +83,9 @@ def load_qa_set(path: Path, split: str | None = None, *, limit_stories: int | No
                 title=str(raw["title"]),
                 question=str(raw["question"]),
                 impossible=bool(raw.get("is_impossible", False)),
-                paragraph=int(raw["paragraph_index"]) + 1,  # type: ignore[call-overload]
-                answers=tuple(str(a) for a in raw.get("answers") or ()),  # type: ignore[union-attr]
-                answer_start=None if raw.get("answer_start") is None else int(raw["answer_start"]),  # type: ignore[call-overload]
+                paragraph=int(raw["paragraph_index"]) + 1,
+                answers=tuple(str(a) for a in raw.get("answers") or ()),
+                answer_start=None if raw.get("answer_start") is None else int(raw["answer_start"]),
                 certain=bool(raw.get("gold_sentence_certain")),
             )
         )

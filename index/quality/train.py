@@ -1,6 +1,6 @@
-"""Train the scorer on the dev split of the QA data and write `index/weights.json`.
+"""Train the scorer on the dev split of the QA data and write `index/retrieval/weights.json`.
 
-    python -m index.quality.train --data ../shared/data/qa [--out index/weights.json] [--cv]
+    python -m index.quality.train --data ../shared/data/qa [--out index/retrieval/weights.json] [--cv]
 
 The ranker learns, per question, which candidate sentence holds the answer (listwise softmax
 over the candidates, SQuAD 1.1 dev); the confidence model learns whether the best candidate
@@ -170,7 +170,8 @@ def confidence_inputs(data: Collected, ranker: LinearModel, questions: np.ndarra
     scores = ranker.logits(data.features)
     top, second = best_rows(scores, data.offsets)
     top_evidence = data.evidence[np.maximum(top, 0)]
-    return confidence_features(data.features, scores, top, second, top_evidence, data.question_level)[questions]
+    inputs = confidence_features(data.features, scores, top, second, top_evidence, data.question_level)
+    return np.asarray(inputs[questions])
 
 
 CONFIDENCE_SIGNS = {
@@ -237,7 +238,7 @@ def fit_confidence(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, epochs: i
     for _ in range(epochs):
         optimiser.zero_grad()
         loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt).squeeze(1), yt)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
     return _to_model(net, CONFIDENCE_FEATURES, mean, scale)
 

@@ -1,12 +1,11 @@
 """Exact dense scores of a batch of questions against every sentence (with each one's best) and
 against every paragraph.
 
-numpy does this as matrix products and an argpartition on one BLAS thread: numpy's BLAS is
-kept to one thread because its idle workers spin and slow the model's next forward pass
-(`index/embedding/onnx_session.py`). ONNX Runtime's pool does not spin when idle, so the same products and a
-TopK run there on every core: a burst of 64 questions against 10,324 sentences took 8.6 ms
-against numpy's 16.9 ms, and a lone question 1.3 ms against 1.9 ms. The paragraphs' product
-joined the same run later (both products of a burst: 10.3 → 8.7 ms). numpy remains the fallback.
+numpy can do this as matrix products and an argpartition, but only on one BLAS thread: numpy's
+BLAS is kept to one thread because its idle workers spin and slow the model's next forward pass
+(`index/tuning.py`). ONNX Runtime's pool does not spin when idle, so the same products and a
+TopK run as one small graph on every core, sentences and paragraphs in the same run. numpy
+remains the fallback where ONNX Runtime cannot build the graph.
 """
 
 from __future__ import annotations

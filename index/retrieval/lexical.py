@@ -221,7 +221,8 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stem: str = _stemmer.stemWord(word)
+    return stem
 
 
 def terms(text: str) -> list[str]:
@@ -286,7 +287,8 @@ class BM25Index:
         return sparse.csr_matrix(spread @ picked, dtype=np.float32)
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        return self.scores_many([query_terms])[0]
+        scores: np.ndarray = self.scores_many([query_terms])[0]
+        return scores
 
     def scores_many(self, queries: Sequence[Sequence[str]]) -> np.ndarray:
         """(queries, texts) BM25 scores; each query's terms counted once, unknown ones ignored."""

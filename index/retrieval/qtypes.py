@@ -67,17 +67,6 @@ def question_type(question: str) -> QType:
     return QType.OTHER
 
 
-def has_type(text: str, qtype: QType, question_words: frozenset[str] = frozenset()) -> bool:
-    """Does `text` hold something of the type the question asks for (new to the question)?"""
-    if qtype is QType.NUMBER:
-        return bool(_NUMBER.search(text))
-    if qtype is QType.DATE:
-        return bool(_DATE.search(text))
-    if qtype in (QType.PERSON, QType.PLACE):
-        return any(m.group(0).lower() not in question_words for m in _CAPITALISED.finditer(text))
-    return True
-
-
 def has_number(text: str) -> bool:
     return bool(_NUMBER.search(text))
 

@@ -198,7 +198,8 @@ class Retriever:
 
     def sentence_vectors(self, ids: np.ndarray) -> np.ndarray:
         if self._vectors is not None:
-            return self._vectors[ids]
+            picked: np.ndarray = self._vectors[ids]
+            return picked
         return np.vstack([self.data.sentence_vectors.reconstruct(int(i)) for i in ids]).reshape(len(ids), -1)
 
     # -- candidates and their features ---------------------------------------------------
@@ -307,8 +308,8 @@ class Retriever:
         if dense_best is None:
             _, dense_best = self.data.sentence_vectors.search(qvecs, k)
         # One mark per (question, sentence) cell, flat; reading the marks out gives each chosen pair
-        # once, by question then sentence (4x faster than sorting the pairs' keys; BATCH_CELLS
-        # keeps the marks small).
+        # once, by question then sentence, without sorting the pairs' keys (BATCH_CELLS keeps
+        # the marks small).
         chosen = np.zeros(n * self.size, bool)
         found = dense_best >= 0  # an approximate index pads a short result with -1
         chosen[np.nonzero(found)[0] * self.size + dense_best[found]] = True
@@ -322,8 +323,9 @@ class Retriever:
     def _dense(self, dense_all: np.ndarray | None, qvecs: np.ndarray, qidx: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Cosine of question qidx[i] and sentence ids[i]: looked up after an exact scan, else computed."""
         if dense_all is not None:
-            return dense_all[qidx, ids]
-        return np.einsum("ij,ij->i", self.sentence_vectors(ids), qvecs[qidx])
+            looked_up: np.ndarray = dense_all[qidx, ids]
+            return looked_up
+        return np.asarray(np.einsum("ij,ij->i", self.sentence_vectors(ids), qvecs[qidx]))
 
     def _neighbour_dense(
         self, dense_all: np.ndarray | None, qvecs: np.ndarray, qidx: np.ndarray, ids: np.ndarray
@@ -350,7 +352,8 @@ class Retriever:
             np.array(owners, np.int64), np.array(columns, np.int64), None, len(queries), len(self._bigram_vocab)
         )
         hits = gather(matrix @ self._bigrams_t, qidx, ids)
-        return np.divide(hits, counts[qidx], out=np.zeros_like(hits), where=counts[qidx] > 0)
+        shares: np.ndarray = np.divide(hits, counts[qidx], out=np.zeros_like(hits), where=counts[qidx] > 0)
+        return shares
 
     def _type_match(
         self, queries: tuple[Query, ...], qtypes: np.ndarray, qidx: np.ndarray, ids: np.ndarray

@@ -1,6 +1,6 @@
-"""The learned scorer: two small logistic models shipped as JSON (never a pickle).
+"""The learned scorer: two small neural models (a hidden layer, or none) shipped as JSON, never a pickle.
 
-The ranker weighs the features of each candidate sentence; the confidence model weighs the
+The ranker scores each candidate sentence from its features; the confidence model reads the
 evidence about the best one and says how sure the engine is that the story answers at all.
 Both, and the threshold, come from `python -m index.quality.train` on the dev split of the QA data.
 """
@@ -37,7 +37,8 @@ class LinearModel:
         z = (x - self.mean) / self.scale
         if self.hidden_weights is not None and self.hidden_bias is not None:
             z = np.maximum(z @ self.hidden_weights + self.hidden_bias, 0.0)
-        return z @ self.weights + self.bias
+        out: np.ndarray = z @ self.weights + self.bias
+        return out
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -95,7 +96,8 @@ class Scorer:
 
     def confidences(self, features: np.ndarray) -> np.ndarray:
         """Probability that the story answers, one per row of confidence features."""
-        return 1.0 / (1.0 + np.exp(-self.confidence.logits(features)))
+        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-self.confidence.logits(features)))
+        return probabilities
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import TypeVar
+
 import numpy as np
 from scipy import sparse
 
+Item = TypeVar("Item", bound=Hashable)
 
-def incidence(rows: list[set], vocab: dict) -> sparse.csc_matrix:  # type: ignore[type-arg]
+
+def incidence(rows: list[set[Item]], vocab: dict[Item, int]) -> sparse.csc_matrix:
     """A binary (rows × vocabulary) matrix, growing `vocab` as it meets new items."""
-    indptr, indices = [0], []
+    indptr: list[int] = [0]
+    indices: list[int] = []
     for items in rows:
         indices.extend(vocab.setdefault(item, len(vocab)) for item in items)
         indptr.append(len(indices))

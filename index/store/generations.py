@@ -29,7 +29,6 @@ from index.errors import (
     IndexCorruptError,
     IndexIncompatibleError,
     IndexMissingError,
-    IndexStoreError,
 )
 from index.processes import pid_alive
 
@@ -326,12 +325,4 @@ def _story_from_json(raw: dict[str, Any]) -> StoredStory:
         source=raw.get("source"),
         date=raw.get("date"),
         author=raw.get("author"),
-    )
-
-
-def ensure_store_error(exc: BaseException) -> IndexStoreError:
-    return (
-        exc
-        if isinstance(exc, IndexStoreError)
-        else IndexCorruptError(f"cannot read the index ({exc.__class__.__name__}); {REBUILD_HINT}")
     )

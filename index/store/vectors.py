@@ -26,12 +26,14 @@ def build_vector_index(vectors: np.ndarray, kind: str | None = None) -> Any:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dimension = vectors.shape[1]
     chosen = choose_kind(len(vectors), kind)
+    index: faiss.Index
     if chosen == "flat":
         index = faiss.IndexFlatIP(dimension)
     else:
-        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        index = hnsw
     if len(vectors):
         index.add(vectors)
     return index
@@ -60,6 +62,7 @@ def all_vectors(index: Any) -> np.ndarray:
     if index.ntotal == 0:
         return np.zeros((0, index.d), dtype=np.float32)
     if isinstance(index, faiss.IndexHNSWFlat):
-        storage = faiss.downcast_index(index.storage)
-        return faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d).copy()
-    return index.reconstruct_n(0, index.ntotal)
+        storage: Any = faiss.downcast_index(index.storage)
+        stored = faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * index.d)
+        return np.array(stored, dtype=np.float32).reshape(index.ntotal, index.d)
+    return np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
