@@ -1,4 +1,4 @@
-"""StorybotBot: the discord.py client, given its settings and how to load the engine and records.
+"""StorybotBot: the bot with its commands and buttons, given its settings and how to load the engine and records.
 
 Startup work happens once in `setup_hook` (before the gateway connects): load the records,
 load the engine (building the index first when missing or stale), add the cogs and the
@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
-from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import tasks
 
-from bot import render
-from bot.render import fit_prefix
-from bot.service import AskService
-from index.errors import BuildInProgressError, StorybotError
+from bot.cogs.admin import AdminCog
+from bot.cogs.ask import AskCog
+from bot.cogs.info import InfoCog
+from bot.core import StorybotCore
+from bot.views import ShowParagraphButton, VoteButton
 
 if TYPE_CHECKING:
     from bot.records import Records
@@ -30,29 +30,22 @@ if TYPE_CHECKING:
     from index import Engine
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
-
-
-def bot_intents() -> discord.Intents:
-    """Guilds, guild messages and DMs; no privileged intent (Discord delivers mentions' and DMs' text anyway)."""
-    intents = discord.Intents.none()
-    intents.guilds = True
-    intents.guild_messages = True
-    intents.dm_messages = True
-    return intents
 
 
 def point_discord_at(api_url: str, gateway_url: str) -> Callable[[], None]:
     """Send REST calls (webhooks and interaction callbacks included) and the gateway elsewhere.
 
     discord.py reads these from class attributes, so this is process-wide; returns an undo.
+    The webhook modules use `discord.http.Route` itself in discord.py 2.x; their own `Route` is
+    patched too, in case a version gives them one of their own.
     """
     import discord.gateway
     import discord.http
     import discord.webhook.async_
+    import discord.webhook.sync
 
     saved: list[tuple[Any, str, Any]] = []
-    routes = {discord.http.Route, vars(discord.webhook.async_)["Route"]}
+    routes = {discord.http.Route, vars(discord.webhook.async_)["Route"], vars(discord.webhook.sync)["Route"]}
     for route in routes:
         saved.append((route, "BASE", route.BASE))
         route.BASE = api_url.rstrip("/")
@@ -68,48 +61,7 @@ def point_discord_at(api_url: str, gateway_url: str) -> Callable[[], None]:
     return undo
 
 
-class UserFacingError(app_commands.AppCommandError):
-    """An expected refusal whose text is safe to show; answered ephemerally by the tree."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
-class NotAdmin(app_commands.CheckFailure, UserFacingError):
-    """The user may not run an admin command here."""
-
-    def __init__(self) -> None:
-        UserFacingError.__init__(self, render.NOT_ADMIN_TEXT)
-
-
-class StorybotTree(app_commands.CommandTree["StorybotBot"]):
-    """One error handler for every command: refusals ephemerally, anything else logged plus an apology."""
-
-    async def on_error(
-        self, interaction: discord.Interaction[StorybotBot], error: app_commands.AppCommandError
-    ) -> None:
-        original = getattr(error, "original", error)
-        if isinstance(original, UserFacingError):
-            text = original.text
-        else:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("Command /%s failed", command, exc_info=original)
-            text = render.APOLOGY_TEXT
-        try:
-            if not interaction.response.is_done():
-                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-            elif interaction.response.type == discord.InteractionResponseType.deferred_channel_message:
-                await interaction.edit_original_response(
-                    content=text, embed=None, view=None, allowed_mentions=NO_MENTIONS
-                )
-            else:
-                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            log.warning("Could not tell the user about the error")
-
-
-class StorybotBot(commands.Bot):
+class StorybotBot(StorybotCore):
     """The bot. Give it settings and factories for the engine and the records (None skips loading)."""
 
     shutdown_grace = 8.0
@@ -124,35 +76,12 @@ class StorybotBot(commands.Bot):
         sync_on_start: bool = True,
         **options: Any,
     ) -> None:
-        options.setdefault("intents", bot_intents())
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            help_command=None,
-            allowed_mentions=NO_MENTIONS,
-            tree_cls=StorybotTree,
-            **options,
-        )
-        self.settings = settings
-        self.service = AskService(settings)
+        super().__init__(settings=settings, **options)
         self._engine_factory = engine_factory
         self._records_factory = records_factory
         self._sync_on_start = sync_on_start
-        self._reindex_task: asyncio.Task[None] | None = None
-
-    @property
-    def engine(self) -> Engine | None:
-        return self.service.engine
-
-    @property
-    def records(self) -> Records | None:
-        return self.service.records
 
     async def setup_hook(self) -> None:
-        from bot.cogs.admin import AdminCog
-        from bot.cogs.ask import AskCog
-        from bot.cogs.info import InfoCog
-        from bot.views import ShowParagraphButton, VoteButton
-
         if self._records_factory is not None:
             self.service.records = await asyncio.to_thread(self._records_factory)
             self.purge_records.start()
@@ -207,53 +136,10 @@ class StorybotBot(commands.Bot):
             "Connected as %s (id %s) in %d servers", self.user, self.user.id if self.user else "?", len(self.guilds)
         )
 
-    # -- /reindex ------------------------------------------------------------------------------
-
-    @property
-    def reindexing(self) -> bool:
-        return self._reindex_task is not None and not self._reindex_task.done()
-
-    def start_reindex(self, report: Callable[[str], Awaitable[object]]) -> bool:
-        """Rebuild in the background and `report` the result; False if a rebuild is already running."""
-        if self.reindexing or self.engine is None:
-            return False
-        self._reindex_task = asyncio.create_task(self._reindex(self.engine, report), name="storybot-reindex")
-        return True
-
-    async def _reindex(self, engine: Engine, report: Callable[[str], Awaitable[object]]) -> None:
-        log.info("Rebuilding the index (questions are answered from the current one meanwhile)")
-        try:
-            new_engine, build = await asyncio.to_thread(engine.rebuilt)
-        except BuildInProgressError:
-            text = (
-                "Another build of the index is running (perhaps `storybot index build` on the host); try again when "
-                "it ends."
-            )
-            log.warning("Reindex refused: another build holds the lock")
-        except StorybotError as exc:  # its message is written to be shown: it names the file and the problem
-            log.warning("Reindex failed: %s", exc)
-            detail = fit_prefix(str(exc), 1500)[0]
-            text = f"The rebuild failed, so I keep answering from the previous index:\n{detail}"
-        except Exception:
-            log.exception("Reindex failed")
-            text = (
-                "The rebuild failed unexpectedly, so I keep answering from the previous index. The host's log has "
-                "the details."
-            )
-        else:
-            self.service.engine = new_engine  # atomic swap: the next batch of questions uses it
-            log.info("Reindexed: %d stories, %d sentences in %.1f s", build.stories, build.sentences, build.seconds)
-            text = (
-                f"Rebuilt the index: {build.stories} stories, {build.paragraphs} paragraphs, "
-                f"{build.sentences} sentences in {build.seconds:.1f} s. New questions use it now."
-            )
-        try:
-            await report(text)
-        except discord.HTTPException:
-            log.warning("Could not report the reindex result to the admin who asked")
+    # -- shutdown ------------------------------------------------------------------------------
 
     def _end_session_on_close(self) -> None:
-        """Make the closing websocket frame carry 1000, so Discord ends the session at once.
+        """Make the closing websocket frame carry 1000, so Discord ends the gateway session at once.
 
         discord.py's `close()` asks for 1000, but its reader task, woken by the close, closes
         the socket first with 4000: a resumable close that leaves the bot shown online for about
@@ -265,11 +151,10 @@ class StorybotBot(commands.Bot):
         close = socket.close
 
         async def close_normally(*, code: int = 1000, message: bytes = b"") -> bool:
-            return await close(code=1000, message=message)
+            closed: bool = await close(code=1000, message=message)
+            return closed
 
         socket.close = close_normally
-
-    # -- records -------------------------------------------------------------------------------
 
     @tasks.loop(hours=24)
     async def purge_records(self) -> None:

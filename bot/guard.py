@@ -41,11 +41,10 @@ class InFlight:
     """At most `limit` questions answered at once; others wait up to `timeout` seconds, then `Busy`."""
 
     def __init__(self, limit: int, timeout: float) -> None:
-        self.limit = limit
         self.timeout = timeout
         self._semaphore = asyncio.Semaphore(limit)
-        self.active = 0
-        self.waiting = 0
+        self.active = 0  # questions holding a slot
+        self.waiting = 0  # questions waiting for one
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

@@ -120,9 +120,7 @@ class ButtonSpec:
     """A button as plain data; `bot.views` turns it into a persistent discord.ui item."""
 
     custom_id: str
-    label: str | None = None
-    emoji: str | None = None
-    style: str = "secondary"
+    label: str | None = None  # "Show paragraph" buttons; vote buttons show the emoji their custom id implies
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +203,8 @@ def render_answer(answer: Answer, *, answer_id: str, description_limit: int = li
         )
         for i, q in enumerate(quotes[:10])
     ]
-    buttons.append(ButtonSpec(VoteRef(True, answer_id, corpus).custom_id(), emoji="👍"))
-    buttons.append(ButtonSpec(VoteRef(False, answer_id, corpus).custom_id(), emoji="👎"))
+    buttons.append(ButtonSpec(VoteRef(True, answer_id, corpus).custom_id()))
+    buttons.append(ButtonSpec(VoteRef(False, answer_id, corpus).custom_id()))
     return Card(title, description, FOOTER_ANSWERED, ANSWER_COLOR, buttons=tuple(buttons))
 
 
@@ -320,7 +318,7 @@ def render_help(*, cooldown_seconds: float, log_questions: bool, retention_days:
     return Card("How to ask storybot", description, "Quotes are verbatim from the story.", ANSWER_COLOR)
 
 
-# Short replies (plain content; allowed_mentions is none on every send).
+# Short replies (plain content; the client allows no mentions, so none of them can ping).
 
 
 def cooldown_text(retry_after: float) -> str:

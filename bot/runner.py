@@ -13,6 +13,7 @@ import functools
 import logging
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -96,7 +97,7 @@ def _stop(bot: StorybotBot, sig: signal.Signals, stopping: list[asyncio.Task[Non
     stopping.append(asyncio.get_running_loop().create_task(bot.close()))
 
 
-def _run(settings: Settings, coro_factory: Any) -> int:
+def _run(settings: Settings, coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     """Common error handling around a coroutine that talks to Discord."""
     if not settings.discord_token:
         print(TOKEN_HELP, file=sys.stderr, end="")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -22,6 +23,7 @@ from bot import render
 from bot.custom_ids import QuoteRef, VoteRef, corpus_prefix, new_answer_id, resolve_story_key, text_fingerprint
 from bot.guard import Busy, Cooldown, InFlight
 from bot.render import Card
+from index import check_question
 from index.batching import MicroBatcher
 from index.errors import QuestionError
 
@@ -43,18 +45,20 @@ REINDEXED_NOTE = "The stories were re-indexed since this answer; this paragraph 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What to send back: an answer card, or a short text (`refused` ones are ephemeral for slash commands)."""
+    """What to send back: an answer card, or a short text."""
 
     card: Card | None = None
     text: str | None = None
-    refused: bool = False
     answer: Answer | None = None
     answer_id: str | None = None
 
 
-def clean_question(question: str) -> str:
-    """The question as the engine will read it: whitespace collapsed."""
-    return " ".join(question.replace("\x00", " ").split())
+def _cleaned(question: str) -> str:
+    """The question as the engine reads it (the engine's own cleaning); QuestionError when nothing is left.
+
+    The length is left to `AskService.precheck`, so that its refusal can say how long the question is.
+    """
+    return check_question(question, max_chars=sys.maxsize)
 
 
 class AskService:
@@ -92,18 +96,19 @@ class AskService:
 
     def precheck(self, question: str, user_id: int) -> Outcome | None:
         """Fast refusals (empty, too long, cooldown, not loaded); None means go ahead (cooldown charged)."""
-        cleaned = clean_question(question)
         if self.closing:
-            return Outcome(text=render.SHUTTING_DOWN_TEXT, refused=True)
-        if not cleaned:
-            return Outcome(text=render.EMPTY_TEXT, refused=True)
+            return Outcome(text=render.SHUTTING_DOWN_TEXT)
+        try:
+            cleaned = _cleaned(question)
+        except QuestionError:
+            return Outcome(text=render.EMPTY_TEXT)
         if len(cleaned) > self.settings.max_question_chars:
-            return Outcome(text=render.too_long_text(len(cleaned), self.settings.max_question_chars), refused=True)
+            return Outcome(text=render.too_long_text(len(cleaned), self.settings.max_question_chars))
         if self.engine is None:
-            return Outcome(text=render.NOT_READY_TEXT, refused=True)
+            return Outcome(text=render.NOT_READY_TEXT)
         wait = self.cooldown.hit(user_id)
         if wait is not None:
-            return Outcome(text=render.cooldown_text(wait), refused=True)
+            return Outcome(text=render.cooldown_text(wait))
         return None
 
     async def answer(self, question: str, *, user_id: int, via: str, context: str | None = None) -> Outcome:
@@ -111,11 +116,11 @@ class AskService:
         started = self._clock()
         try:
             async with self.in_flight.slot():
-                result = await self._ask_engine(clean_question(question), context)
+                result = await self._ask_engine(question, context)
         except Busy:
-            return Outcome(text=render.BUSY_TEXT, refused=True)
+            return Outcome(text=render.BUSY_TEXT)
         if isinstance(result, QuestionError):  # the engine's own check disagreed with ours
-            return Outcome(text=render.EMPTY_TEXT, refused=True)
+            return Outcome(text=render.EMPTY_TEXT)
         latency = self._clock() - started
         answer_id = new_answer_id()
         if result.answered:
@@ -132,7 +137,8 @@ class AskService:
         if batcher is None:
             raise RuntimeError("the engine is not loaded")
         try:
-            return await asyncio.wrap_future(batcher.submit(question, k=self.settings.top_k, context=context))
+            cleaned = _cleaned(question)
+            return await asyncio.wrap_future(batcher.submit(cleaned, k=self.settings.top_k, context=context))
         except QuestionError as exc:
             return exc
 

@@ -17,19 +17,18 @@ from bot.custom_ids import SHOW_TEMPLATE, VOTE_TEMPLATE, QuoteRef, VoteRef
 from bot.render import ButtonSpec, Card
 
 if TYPE_CHECKING:
-    from bot.client import StorybotBot
+    from bot.core import StorybotCore
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 async def _apologise(interaction: discord.Interaction[Any], what: str) -> None:
     log.exception("%s failed", what)
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(render.APOLOGY_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(render.APOLOGY_TEXT, ephemeral=True)
         else:
-            await interaction.response.send_message(render.APOLOGY_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(render.APOLOGY_TEXT, ephemeral=True)
     except discord.HTTPException:
         log.warning("Could not send the apology either")
 
@@ -51,15 +50,13 @@ class ShowParagraphButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templa
     ) -> ShowParagraphButton:
         return cls(QuoteRef.from_match(match), getattr(item, "label", None))
 
-    async def callback(self, interaction: discord.Interaction[StorybotBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[StorybotCore]) -> None:  # type: ignore[override]
         try:
             shown = interaction.client.service.paragraph(self.ref)
             if isinstance(shown, str):
-                await interaction.response.send_message(shown, ephemeral=True, allowed_mentions=NO_MENTIONS)
+                await interaction.response.send_message(shown, ephemeral=True)
             else:
-                await interaction.response.send_message(
-                    embed=shown.to_embed(), ephemeral=True, allowed_mentions=NO_MENTIONS
-                )
+                await interaction.response.send_message(embed=shown.to_embed(), ephemeral=True)
         except Exception:
             await _apologise(interaction, "Show paragraph")
 
@@ -81,10 +78,10 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
     ) -> VoteButton:
         return cls(VoteRef.from_match(match))
 
-    async def callback(self, interaction: discord.Interaction[StorybotBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[StorybotCore]) -> None:  # type: ignore[override]
         try:
             text = await interaction.client.service.vote(self.ref, interaction.user.id)
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(text, ephemeral=True)
         except Exception:
             await _apologise(interaction, "Vote")
 

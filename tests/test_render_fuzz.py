@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot import limits, render
-from bot.client import NO_MENTIONS, StorybotBot
+from bot.client import StorybotBot
+from bot.core import NO_MENTIONS
 from bot.render import (
     ELLIPSIS,
     Card,

@@ -9,16 +9,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.client import NotAdmin
+from bot.errors import NotAdmin
 from bot.guard import is_admin
 
 if TYPE_CHECKING:
-    from bot.client import StorybotBot
-
-NO_MENTIONS = discord.AllowedMentions.none()
+    from bot.core import StorybotCore
 
 
-def admin_check(interaction: discord.Interaction[StorybotBot]) -> bool:
+def admin_check(interaction: discord.Interaction[StorybotCore]) -> bool:
     """Manage Server on the host's servers, or a listed admin user/role; raises NotAdmin otherwise.
 
     Discord already hides the command from members without Manage Server (its default
@@ -44,22 +42,20 @@ def admin_check(interaction: discord.Interaction[StorybotBot]) -> bool:
 class AdminCog(commands.Cog):
     """Commands for the bot's host."""
 
-    def __init__(self, bot: StorybotBot) -> None:
+    def __init__(self, bot: StorybotCore) -> None:
         self.bot = bot
 
     @app_commands.command(name="reindex")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.check(admin_check)
-    async def reindex(self, interaction: discord.Interaction[StorybotBot]) -> None:
+    async def reindex(self, interaction: discord.Interaction[StorybotCore]) -> None:
         """Rebuild the index from the stories on disk; I keep answering meanwhile (admins only)."""
 
         async def report(text: str) -> None:
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(text, ephemeral=True)
 
-        if not self.bot.start_reindex(report):
+        if not self.bot.reindexer.start(report):
             text = render.REINDEX_RUNNING_TEXT if self.bot.reindexing else render.NOT_READY_TEXT
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(text, ephemeral=True)
             return
-        await interaction.response.send_message(
-            render.REINDEX_STARTED_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await interaction.response.send_message(render.REINDEX_STARTED_TEXT, ephemeral=True)

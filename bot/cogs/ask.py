@@ -1,7 +1,8 @@
 """Asking: /ask, the "Ask storybot" message command, @mentions, DMs and follow-up replies.
 
 Thin: checks and answers come from `bot.service.AskService`; this module only reads questions
-out of Discord objects and sends the outcome back, never pinging anyone.
+out of Discord objects and sends the outcome back. Nothing it sends can ping anyone: the client
+allows no mentions (`bot.core.NO_MENTIONS`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from bot.service import Outcome
 from bot.views import build_view
 
 if TYPE_CHECKING:
-    from bot.client import StorybotBot
+    from bot.core import StorybotCore
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
 MAX_OPTION_CHARS = 4000  # the largest STORYBOT_MAX_QUESTION_CHARS; the setting is checked at run time
 NO_TEXT = "That message has no text I can read as a question."
 
@@ -43,23 +43,21 @@ def answered_question(message: discord.Message, bot_id: int) -> str | None:
     return question_from_title(embed.title) or None
 
 
-async def send_outcome(interaction: discord.Interaction[StorybotBot], outcome: Outcome) -> None:
+async def send_outcome(interaction: discord.Interaction[StorybotCore], outcome: Outcome) -> None:
     """Replace the deferred "thinking…" response with the answer or the short text."""
     if outcome.card is not None:
-        await interaction.edit_original_response(
-            embed=outcome.card.to_embed(), view=build_view(outcome.card), allowed_mentions=NO_MENTIONS
-        )
+        await interaction.edit_original_response(embed=outcome.card.to_embed(), view=build_view(outcome.card))
     else:
-        await interaction.edit_original_response(content=outcome.text, allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(content=outcome.text)
 
 
 async def answer_interaction(
-    bot: StorybotBot, interaction: discord.Interaction[StorybotBot], question: str, *, via: str, ephemeral: bool
+    bot: StorybotCore, interaction: discord.Interaction[StorybotCore], question: str, *, via: str, ephemeral: bool
 ) -> None:
     """Shared by /ask and the message command: refuse fast and privately, else defer and answer."""
     refusal = bot.service.precheck(question, interaction.user.id)
     if refusal is not None:
-        await interaction.response.send_message(refusal.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(refusal.text, ephemeral=True)
         return
     async with bot.service.handling():
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -70,7 +68,7 @@ async def answer_interaction(
 class AskCog(commands.Cog):
     """Every way of asking a question."""
 
-    def __init__(self, bot: StorybotBot) -> None:
+    def __init__(self, bot: StorybotCore) -> None:
         self.bot = bot
         self.ask_menu = app_commands.ContextMenu(name="Ask storybot", callback=self.ask_about_message)
         self.bot.tree.add_command(self.ask_menu)
@@ -85,17 +83,17 @@ class AskCog(commands.Cog):
     )
     async def ask(
         self,
-        interaction: discord.Interaction[StorybotBot],
+        interaction: discord.Interaction[StorybotCore],
         question: app_commands.Range[str, 1, MAX_OPTION_CHARS],
         private: bool = False,
     ) -> None:
         """Ask about the story: I answer with verbatim quotes and cite where they come from."""
         await answer_interaction(self.bot, interaction, question, via="slash", ephemeral=private)
 
-    async def ask_about_message(self, interaction: discord.Interaction[StorybotBot], message: discord.Message) -> None:
+    async def ask_about_message(self, interaction: discord.Interaction[StorybotCore], message: discord.Message) -> None:
         """Ask storybot the question written in a message."""
         if not message.content.strip():
-            await interaction.response.send_message(NO_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(NO_TEXT, ephemeral=True)
             return
         await answer_interaction(self.bot, interaction, message.content, via="context_menu", ephemeral=False)
 
@@ -153,9 +151,6 @@ class AskCog(commands.Cog):
                 view=view if view is not None else discord.utils.MISSING,
                 reference=reference,
                 mention_author=False,
-                allowed_mentions=NO_MENTIONS,
             )
         else:
-            await message.channel.send(
-                outcome.text, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS
-            )
+            await message.channel.send(outcome.text, reference=reference, mention_author=False)

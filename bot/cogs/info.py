@@ -12,31 +12,29 @@ from discord.ext import commands
 from bot import render
 
 if TYPE_CHECKING:
-    from bot.client import StorybotBot
-
-NO_MENTIONS = discord.AllowedMentions.none()
+    from bot.core import StorybotCore
 
 
 class InfoCog(commands.Cog):
     """What the bot knows and how to use it."""
 
-    def __init__(self, bot: StorybotBot) -> None:
+    def __init__(self, bot: StorybotCore) -> None:
         self.bot = bot
 
     @app_commands.command(name="story")
-    async def story(self, interaction: discord.Interaction[StorybotBot]) -> None:
+    async def story(self, interaction: discord.Interaction[StorybotCore]) -> None:
         """What I answer from: the stories, their size, the model, when the index was built."""
         engine = self.bot.engine
         if engine is None:
-            await interaction.response.send_message(render.NOT_READY_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(render.NOT_READY_TEXT, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         info = await asyncio.to_thread(engine.info)  # the staleness check reads the corpus folder
         card = render.render_story_info(info)
-        await interaction.edit_original_response(embed=card.to_embed(), allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(embed=card.to_embed())
 
     @app_commands.command(name="help")
-    async def help(self, interaction: discord.Interaction[StorybotBot]) -> None:
+    async def help(self, interaction: discord.Interaction[StorybotCore]) -> None:
         """How to ask me, follow up, and what I record."""
         s = self.bot.settings
         card = render.render_help(
@@ -45,4 +43,4 @@ class InfoCog(commands.Cog):
             retention_days=s.retention_days,
             max_chars=s.max_question_chars,
         )
-        await interaction.response.send_message(embed=card.to_embed(), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(embed=card.to_embed(), ephemeral=True)
