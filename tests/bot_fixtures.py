@@ -1,8 +1,8 @@
 """Fixtures for the bot's end-to-end tests: the real StorybotBot against the fake Discord.
 
-tests/conftest.py imports these (the fake's own `fake_discord` fixture comes from
-tests/fake_discord/fixtures.py); the session `engine_config`, `engine` and `embedder` fixtures
-come from conftest.
+tests/conftest.py registers this module (and tests/fake_discord/fixtures.py, with the fake's own
+`fake_discord` fixture) in `pytest_plugins`; the session `engine_config`, `engine` and `embedder`
+fixtures come from conftest.
 """
 
 from __future__ import annotations

@@ -1,31 +1,43 @@
-"""Shared fixtures: a clean environment, the real model loaded once, the bundled corpus indexed once."""
+"""Shared fixtures and hooks: a clean environment, the real model loaded once, the bundled corpus indexed once.
+
+Plain helpers are in tests/helpers.py and test doubles in tests/doubles.py; the fixture modules
+listed in `pytest_plugins` are registered here, once, for every test module.
+"""
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index import Engine, EngineConfig, build_index
-from index.embedding.embedder import Embedder, SentenceTransformerEmbedder
+from index.embedding.embedder import SentenceTransformerEmbedder
+from tests.doubles import HashEmbedder
+from tests.helpers import BUNDLED_CORPUS, MODEL_CACHE, write_story
 
-REPO = Path(__file__).resolve().parent.parent
-BUNDLED_CORPUS = REPO / "corpus"
+pytest_plugins = [  # in import order: a plugin imported by an earlier one could not be assert-rewritten
+    "tests.fake_discord.fixtures",  # fake_discord: the fake Discord for end-to-end tests
+    "tests.bot_fixtures",  # own_engine_config: a private corpus copy for /reindex tests
+    "tests.reliability_fixtures",  # token_watch (autouse): every log line checked for the token
+]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-MODEL_CACHE = Path(tempfile.mkdtemp(prefix="storybot-test-models-"))
-"""One model cache for the whole run, so storybot processes export the ONNX copy only once."""
-atexit.register(shutil.rmtree, MODEL_CACHE, True)
+MODEL_FIXTURES = frozenset({"embedder", "engine_config", "engine"})
+"""Fixtures that load the real embedding model; a test using any of them (even through another
+fixture) is marked `model`."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `model` every test that loads the real model through a fixture (`-m "not model"` skips them)."""
+    for item in items:
+        if MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(autouse=True)
@@ -35,30 +47,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("STORYBOT_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STORYBOT_MODEL_CACHE_DIR", str(MODEL_CACHE))
-
-
-class HashEmbedder(Embedder):
-    """Deterministic bag-of-words vectors: fast stand-in for store and build tests."""
-
-    model_id = "test/hash-embedder"
-    dimension = 64
-
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.calls = 0
-        self.texts_embedded = 0
-        self.fail_after = fail_after
-
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        if self.fail_after is not None and self.calls > self.fail_after:
-            raise RuntimeError("simulated failure in the middle of a build")
-        self.texts_embedded += len(texts)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
-            out[row, 0] += 0.01
-        return out
 
 
 @pytest.fixture
@@ -87,14 +75,6 @@ def engine(engine_config: EngineConfig, embedder: SentenceTransformerEmbedder) -
     return Engine.open(engine_config, build="never", embedder=embedder)
 
 
-def write_story(folder: Path, name: str, body: str, title: str | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    header = f"---\ntitle: {title}\n---\n" if title else ""
-    path = folder / name
-    path.write_text(header + body, encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Iterator[Path]:
     corpus = tmp_path / "corpus"
@@ -111,8 +91,3 @@ def small_corpus(tmp_path: Path) -> Iterator[Path]:
         title="A new school",
     )
     yield corpus
-
-
-from tests.bot_fixtures import own_engine_config  # noqa: E402, F401  (a private corpus copy for /reindex tests)
-from tests.fake_discord.fixtures import fake_discord  # noqa: E402, F401  (fake Discord for end-to-end tests)
-from tests.reliability_fixtures import token_watch  # noqa: E402, F401  (every log line checked for the token)

@@ -1,11 +1,10 @@
 """Helpers for the reliability tests (tests/test_reliability_*.py): faults, load, hostile input.
 
 - `SLOW`: marks a long test; it runs only when STORYBOT_SLOW_TESTS=1.
-- `HeldEngine`: the real engine, whose answers wait until the test lets them go (so a fault can
-  hit while a question is in flight).
 - `outcome_of`: what a user ended up seeing for one question (answer, cooldown, busy, apology).
 - `token_watch`: a session-wide log handler that keeps every log line (DEBUG included) of the
-  e2e tests, so a test can prove the bot token never reaches a log.
+  e2e tests, so a test can prove the bot token never reaches a log (an autouse fixture, registered
+  for the whole suite by `pytest_plugins` in tests/conftest.py).
 - `FileAudit`: an audit hook listing every file the process opens, creates or deletes.
 - `BotProcess`: `storybot run` in its own process (optionally with a test hook run first),
   its merged output read line by line.
@@ -31,9 +30,8 @@ import pytest
 
 from bot import render
 from bot.render import FOOTER_ANSWERED, FOOTER_NOT_ANSWERED
-from index import Engine
-from tests.conftest import MODEL_CACHE, REPO
 from tests.fake_discord import DefaultIds, FakeDiscord
+from tests.helpers import MODEL_CACHE, REPO
 
 SLOW_ENABLED = os.environ.get("STORYBOT_SLOW_TESTS") == "1"
 SLOW = pytest.mark.skipif(not SLOW_ENABLED, reason="long run: set STORYBOT_SLOW_TESTS=1")
@@ -48,28 +46,6 @@ JSON = dict[str, Any]
 def slow(test: Any) -> Any:
     """@pytest.mark.slow plus the STORYBOT_SLOW_TESTS=1 switch."""
     return pytest.mark.slow(SLOW(test))
-
-
-# -- engines --------------------------------------------------------------------------------
-
-
-class HeldEngine:
-    """The real engine; while `hold` is clear, answering waits (in the batcher's thread) for it."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.hold = threading.Event()
-        self.hold.set()
-        self.waiting = threading.Event()
-
-    def answer_many(self, *args: Any, **kwargs: Any) -> Any:
-        if not self.hold.is_set():
-            self.waiting.set()
-            self.hold.wait(60)
-        return self._engine.answer_many(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)
 
 
 # -- what a user saw ------------------------------------------------------------------------
@@ -189,9 +165,9 @@ _WATCH: list[TokenWatch] = []
 def token_watch() -> Iterator[TokenWatch]:
     """Every log record of the session's e2e runs (discord.py, aiohttp and storybot, DEBUG included).
 
-    At the end of the session no line may hold a bot token. Import it into a test module (or
-    tests/conftest.py, to watch the whole suite); it is autouse, so importing is enough. Other
-    handlers (pytest's capture included) still get only what they got before.
+    At the end of the session no line may hold a bot token. tests/conftest.py registers this
+    module as a plugin, so the autouse fixture watches the whole suite. Other handlers (pytest's
+    capture included) still get only what they got before.
     """
     watch = TokenWatch()
     root = logging.getLogger()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from concurrent.futures import wait
 
 import pytest
@@ -11,35 +9,20 @@ import pytest
 from index.batching import MicroBatcher
 from index.errors import QuestionError
 from index.types import Answer
+from tests.doubles import EngineDouble
 
 
-class RecordingEngine:
-    """Answers each question with itself, records batch sizes, fails on demand."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.batches: list[list[str]] = []
-        self.delay = delay
-        self.lock = threading.Lock()
-
-    def answer_many(
-        self, questions: list[str], *, k: int = 3, contexts: list[str | None] | None = None
-    ) -> list[Answer | QuestionError]:
-        with self.lock:
-            self.batches.append(list(questions))
-        if any(q == "explode" for q in questions):
-            raise RuntimeError("engine failure")
-        time.sleep(self.delay)
-        out: list[Answer | QuestionError] = []
-        for q, c in zip(questions, contexts or [None] * len(questions)):
-            if not q.strip():
-                out.append(QuestionError("the question is empty"))
-            else:
-                out.append(Answer(question=f"{q}|{c}|{k}", quotes=(), confidence=1.0, threshold=0.5, corpus_hash="h"))
-        return out
+def echo(question: str, context: str | None, k: int) -> Answer | QuestionError:
+    """Answers each question with itself (and its context and k); "explode" fails the whole batch."""
+    if question == "explode":
+        raise RuntimeError("engine failure")
+    if not question.strip():
+        return QuestionError("the question is empty")
+    return Answer(question=f"{question}|{context}|{k}", quotes=(), confidence=1.0, threshold=0.5, corpus_hash="h")
 
 
 def test_simultaneous_questions_share_a_batch_and_keep_their_answers() -> None:
-    engine = RecordingEngine()
+    engine = EngineDouble(canned=echo)
     with MicroBatcher(engine, max_batch=64, max_wait=0.05) as batcher:
         futures = [batcher.submit(f"q{i}", context="ctx" if i % 2 else None) for i in range(40)]
         results = [f.result(timeout=5) for f in futures]
@@ -49,7 +32,7 @@ def test_simultaneous_questions_share_a_batch_and_keep_their_answers() -> None:
 
 
 def test_batches_never_exceed_the_limit() -> None:
-    engine = RecordingEngine(delay=0.01)
+    engine = EngineDouble(canned=echo, delay=0.01)
     with MicroBatcher(engine, max_batch=8, max_wait=0.02) as batcher:
         wait([batcher.submit(f"q{i}") for i in range(50)], timeout=10)
     assert max(len(b) for b in engine.batches) <= 8
@@ -57,7 +40,7 @@ def test_batches_never_exceed_the_limit() -> None:
 
 
 def test_a_bad_question_fails_alone() -> None:
-    engine = RecordingEngine()
+    engine = EngineDouble(canned=echo)
     with MicroBatcher(engine, max_wait=0.05) as batcher:
         good, bad, other = batcher.submit("fine"), batcher.submit("  "), batcher.submit("also fine")
         assert good.result(timeout=5).question.startswith("fine")
@@ -67,7 +50,7 @@ def test_a_bad_question_fails_alone() -> None:
 
 
 def test_an_engine_failure_is_retried_one_by_one_so_others_survive() -> None:
-    engine = RecordingEngine()
+    engine = EngineDouble(canned=echo)
     with MicroBatcher(engine, max_wait=0.05) as batcher:
         good, boom = batcher.submit("fine"), batcher.submit("explode")
         assert good.result(timeout=5).question.startswith("fine")
@@ -76,7 +59,7 @@ def test_an_engine_failure_is_retried_one_by_one_so_others_survive() -> None:
 
 
 def test_different_k_are_answered_separately() -> None:
-    engine = RecordingEngine()
+    engine = EngineDouble(canned=echo)
     with MicroBatcher(engine, max_wait=0.05) as batcher:
         one, five = batcher.submit("a", k=1), batcher.submit("b", k=5)
         assert one.result(timeout=5).question.endswith("|1")
@@ -84,7 +67,7 @@ def test_different_k_are_answered_separately() -> None:
 
 
 def test_hot_swapped_engine_answers_the_next_batch() -> None:
-    first, second = RecordingEngine(), RecordingEngine()
+    first, second = EngineDouble(canned=echo), EngineDouble(canned=echo)
     with MicroBatcher(first, max_wait=0.001) as batcher:
         batcher.submit("before").result(timeout=5)
         batcher.engine = second
@@ -93,7 +76,7 @@ def test_hot_swapped_engine_answers_the_next_batch() -> None:
 
 
 def test_closed_batcher_refuses_new_questions() -> None:
-    batcher = MicroBatcher(RecordingEngine())
+    batcher = MicroBatcher(EngineDouble(canned=echo))
     batcher.close()
     with pytest.raises(RuntimeError, match="closed"):
         batcher.submit("late")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -12,9 +13,9 @@ from typing import Any
 from bot import render
 from bot.service import REINDEXED_NOTE, STORY_CHANGED_TEXT
 from index import Engine, EngineConfig
-from tests.bot_fixtures import bot_settings, own_engine_config, storybot_running  # noqa: F401 - fixture
+from tests.bot_fixtures import bot_settings, storybot_running
+from tests.doubles import EngineDouble
 from tests.fake_discord import DefaultIds, FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
 from tests.fake_discord.world import MANAGE_GUILD
 from tests.test_bot_e2e_ask import INSULT_Q, STORY_FILE, assert_sane, show_ids
 
@@ -30,22 +31,6 @@ Keepers said the panda eats about forty kilograms of bamboo a day.
 
 def open_engine(config: EngineConfig, embedder: Any) -> Engine:
     return Engine.open(config, build="never", embedder=embedder)
-
-
-class GatedEngine:
-    """The real engine; its rebuild (real embedding work) then waits for the test's go before the swap."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.gate = threading.Event()
-
-    def rebuilt(self, **kwargs: Any) -> Any:
-        result = self._engine.rebuilt(**kwargs)
-        self.gate.wait(60)
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)
 
 
 def filler_stories(folder: Path, count: int = 3) -> None:
@@ -64,15 +49,16 @@ def filler_stories(folder: Path, count: int = 3) -> None:
 
 
 async def test_reindex_swaps_in_a_new_story_without_restart(
-    fake_discord: FakeDiscord,  # noqa: F811
-    own_engine_config: EngineConfig,  # noqa: F811
+    fake_discord: FakeDiscord,
+    own_engine_config: EngineConfig,
     embedder: Any,
     tmp_path: Path,
 ) -> None:
     fake = fake_discord
     config = own_engine_config
     settings = bot_settings(fake, tmp_path / "data", config)
-    gated = GatedEngine(open_engine(config, embedder))
+    gate = threading.Event()  # the rebuild (real embedding work) then waits for the test's go before the swap
+    gated = EngineDouble(open_engine(config, embedder), rebuild_gate=gate)
     async with storybot_running(fake, settings, lambda: gated) as bot:  # type: ignore[arg-type, return-value]
         refused = await fake.slash_command("reindex", user_id=DefaultIds.member)
         callback = await refused.wait_response()
@@ -83,7 +69,7 @@ async def test_reindex_swaps_in_a_new_story_without_restart(
         assert "panda" not in before["embeds"][0]["description"].lower()
         answer = await (await fake.slash_command("ask", {"question": INSULT_Q})).final_message()
         shows = show_ids(answer)
-        old_engine = gated._engine
+        old_engine = gated.inner
         quoted = [old_engine.answer(INSULT_Q).quotes[i].paragraph for i in range(2)]
         assert quoted[0] != quoted[1]
 
@@ -114,7 +100,7 @@ async def test_reindex_swaps_in_a_new_story_without_restart(
         assert bot.reindexing and bot.engine is gated
 
         await asyncio.sleep(0.5)
-        gated.gate.set()
+        gate.set()
         report = await reindex.wait_followup(timeout=180)
         finished = time.monotonic()
         assert report["content"].startswith("Rebuilt the index: 5 stories") and report["ephemeral"]
@@ -124,7 +110,7 @@ async def test_reindex_swaps_in_a_new_story_without_restart(
         interval = fake.heartbeat_interval_ms / 1000
         beats = [t for t, conn in fake.heartbeats if started - interval <= t <= finished + interval]
         assert len(beats) >= 2
-        gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(beats)]
         assert max(gaps) <= interval + 1.0, gaps
 
         after = await (await fake.slash_command("ask", {"question": PANDA_Q})).final_message()
@@ -139,8 +125,8 @@ async def test_reindex_swaps_in_a_new_story_without_restart(
 
 
 async def test_failed_reindex_keeps_the_old_index_and_admin_rules(
-    fake_discord: FakeDiscord,  # noqa: F811
-    own_engine_config: EngineConfig,  # noqa: F811
+    fake_discord: FakeDiscord,
+    own_engine_config: EngineConfig,
     embedder: Any,
     tmp_path: Path,
 ) -> None:

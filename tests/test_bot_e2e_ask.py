@@ -17,9 +17,9 @@ import pytest
 from bot import limits, render
 from bot.custom_ids import QuoteRef, VoteRef
 from index import Engine, EngineConfig
-from tests.bot_fixtures import bot_settings, own_engine_config, storybot_running  # noqa: F401 - fixture
+from tests.bot_fixtures import bot_settings, storybot_running
+from tests.doubles import EngineDouble
 from tests.fake_discord import DefaultIds, FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
 
 INSULT_Q = "Who called the statement an insult?"
 STORY_FILE = "000_4b5094cc93f72285.txt"
@@ -67,7 +67,7 @@ def settings_for(tmp_path: Path, engine_config: EngineConfig) -> Callable[..., A
     return make
 
 
-async def test_commands_synced_to_the_host_server(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_commands_synced_to_the_host_server(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     async with storybot_running(fake, settings_for(fake), lambda: engine):
         commands = {c["name"]: c for c in fake.guild_commands[DefaultIds.guild]}
@@ -81,7 +81,7 @@ async def test_commands_synced_to_the_host_server(fake_discord: FakeDiscord, eng
 
 
 async def test_slash_ask_answers_with_verbatim_quote_and_citation(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     settings_for: Any,
 ) -> None:
@@ -116,7 +116,7 @@ async def test_slash_ask_answers_with_verbatim_quote_and_citation(
         assert_sane(fake)
 
 
-async def test_mention_and_dm_are_answered(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_mention_and_dm_are_answered(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     async with storybot_running(fake, settings_for(fake), lambda: engine):
         asked = await fake.user_message(content=f"{fake.bot_mention} {INSULT_Q}")
@@ -147,7 +147,7 @@ async def test_message_command_asks_the_message_text(
         assert_sane(fake)
 
 
-async def test_reply_to_an_answer_is_a_follow_up(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_reply_to_an_answer_is_a_follow_up(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     first_q, follow_q = "What did the police commissioner say?", "what about the union?"
     with_context = engine.answer(follow_q, context=first_q)
@@ -178,7 +178,7 @@ async def test_reply_to_an_answer_is_a_follow_up(fake_discord: FakeDiscord, engi
         assert_sane(fake)
 
 
-async def test_show_paragraph_and_votes(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_show_paragraph_and_votes(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     async with storybot_running(fake, settings_for(fake), lambda: engine) as bot:
         handle = await fake.slash_command("ask", {"question": INSULT_Q})
@@ -230,7 +230,7 @@ async def test_buttons_keep_working_after_a_restart(
     assert_sane(fake)
 
 
-async def test_not_in_the_story_says_so(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_not_in_the_story_says_so(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     question = "Who won the world cup?"
     assert not engine.answer(question).answered
@@ -243,7 +243,7 @@ async def test_not_in_the_story_says_so(fake_discord: FakeDiscord, engine: Engin
         assert_sane(fake)
 
 
-async def test_too_long_and_empty_questions(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_too_long_and_empty_questions(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     async with storybot_running(fake, settings_for(fake, STORYBOT_MAX_QUESTION_CHARS="40"), lambda: engine):
         handle = await fake.slash_command("ask", {"question": "why " * 20})
@@ -257,7 +257,7 @@ async def test_too_long_and_empty_questions(fake_discord: FakeDiscord, engine: E
         assert_sane(fake)
 
 
-async def test_cooldown_is_polite(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_cooldown_is_polite(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     async with storybot_running(fake, settings_for(fake, STORYBOT_COOLDOWN_SECONDS="30"), lambda: engine):
         await (await fake.slash_command("ask", {"question": INSULT_Q})).final_message()
@@ -277,25 +277,11 @@ async def test_cooldown_is_polite(fake_discord: FakeDiscord, engine: Engine, set
         assert_sane(fake)
 
 
-class SlowEngine:
-    """The real engine, answering slowly: holds an in-flight slot long enough to fill the bound."""
-
-    def __init__(self, engine: Engine, delay: float) -> None:
-        self._engine = engine
-        self.delay = delay
-
-    def answer_many(self, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(self.delay)
-        return self._engine.answer_many(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)
-
-
-async def test_busy_beyond_the_in_flight_bound(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_busy_beyond_the_in_flight_bound(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     settings = settings_for(fake, STORYBOT_MAX_IN_FLIGHT="1", STORYBOT_QUEUE_TIMEOUT_SECONDS="0.3")
-    async with storybot_running(fake, settings, lambda: SlowEngine(engine, 1.5)):  # type: ignore[arg-type, return-value]
+    slow = EngineDouble(engine, delay=1.5)  # holds an in-flight slot long enough to fill the bound
+    async with storybot_running(fake, settings, lambda: slow):  # type: ignore[arg-type, return-value]
         first = await fake.slash_command("ask", {"question": INSULT_Q})
         await first.wait_response()
         second = await fake.slash_command("ask", {"question": INSULT_Q}, user_id=DefaultIds.admin)
@@ -307,7 +293,7 @@ async def test_busy_beyond_the_in_flight_bound(fake_discord: FakeDiscord, engine
         assert_sane(fake)
 
 
-async def test_mentions_in_questions_never_ping(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:  # noqa: F811
+async def test_mentions_in_questions_never_ping(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:
     fake = fake_discord
     pings = f"@everyone @here <@&{DefaultIds.admin_role}> <@{DefaultIds.admin}>"
     async with storybot_running(fake, settings_for(fake), lambda: engine):
@@ -324,8 +310,8 @@ async def test_mentions_in_questions_never_ping(fake_discord: FakeDiscord, engin
 
 
 async def test_answers_stay_within_discord_limits(
-    fake_discord: FakeDiscord,  # noqa: F811
-    own_engine_config: EngineConfig,  # noqa: F811
+    fake_discord: FakeDiscord,
+    own_engine_config: EngineConfig,
     embedder: Any,
     tmp_path: Path,
 ) -> None:
@@ -351,21 +337,15 @@ async def test_answers_stay_within_discord_limits(
         assert_sane(fake)
 
 
-class BrokenEngine(SlowEngine):
-    """The real engine, except that answering fails unexpectedly."""
-
-    def answer_many(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("simulated failure inside the engine")
-
-
 async def test_unexpected_errors_get_an_apology_and_a_logged_traceback(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     settings_for: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = fake_discord
-    async with storybot_running(fake, settings_for(fake), lambda: BrokenEngine(engine, 0)):  # type: ignore[arg-type, return-value]
+    broken = EngineDouble(engine, raises=RuntimeError("simulated failure inside the engine"))
+    async with storybot_running(fake, settings_for(fake), lambda: broken):  # type: ignore[arg-type, return-value]
         message = await (await fake.slash_command("ask", {"question": INSULT_Q})).final_message()
         assert message["content"] == render.APOLOGY_TEXT and not message["embeds"]
         since = len(fake.messages)

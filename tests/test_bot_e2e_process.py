@@ -13,10 +13,13 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.conftest import BUNDLED_CORPUS, REPO
+import pytest
+
 from tests.fake_discord import DefaultIds, FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
+from tests.helpers import BUNDLED_CORPUS, REPO
 from tests.test_bot_e2e_ask import INSULT_Q, assert_sane
+
+pytestmark = pytest.mark.model  # `storybot run` loads the model (and builds the index) in its process
 
 RUN = (
     "import sys; from bot.settings import load_settings; from bot.runner import run_bot; "
@@ -24,7 +27,7 @@ RUN = (
 )
 
 
-async def test_storybot_run_builds_answers_and_stops_on_sigterm(fake_discord: FakeDiscord, tmp_path: Path) -> None:  # noqa: F811
+async def test_storybot_run_builds_answers_and_stops_on_sigterm(fake_discord: FakeDiscord, tmp_path: Path) -> None:
     fake = fake_discord
     shutil.copytree(BUNDLED_CORPUS, tmp_path / "corpus")
     env = {

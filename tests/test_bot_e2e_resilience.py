@@ -7,12 +7,11 @@ from pathlib import Path
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
 from tests.test_bot_e2e_ask import INSULT_Q, assert_sane
 
 
 async def test_a_429_on_the_callback_route_is_survived(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -29,7 +28,7 @@ async def test_a_429_on_the_callback_route_is_survived(
 
 
 async def test_a_dropped_gateway_is_resumed_and_questions_answered_again(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,

@@ -9,7 +9,8 @@ import numpy as np
 from index import EngineConfig, build_index
 from index.store.embedding_cache import EmbeddingCache
 from index.store.generations import load_generation
-from tests.conftest import HashEmbedder, write_story
+from tests.doubles import HashEmbedder
+from tests.helpers import write_story
 
 
 def config_for(corpus: Path, tmp_path: Path) -> EngineConfig:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from index import EngineConfig
-from tests.conftest import BUNDLED_CORPUS, MODEL_CACHE, write_story
+from tests.helpers import BUNDLED_CORPUS, MODEL_CACHE, write_story
 
 STORYBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -33,7 +33,7 @@ def run(
     full_env["STORYBOT_MODEL_CACHE_DIR"] = str(MODEL_CACHE)
     full_env.update(env or {})
     return subprocess.run(
-        [*STORYBOT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env, timeout=300
+        [*STORYBOT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env, timeout=300, check=False
     )
 
 

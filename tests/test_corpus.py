@@ -6,7 +6,7 @@ import pytest
 
 from index.corpus.stories import load_corpus, parse_story
 from index.errors import CorpusError
-from tests.conftest import write_story
+from tests.helpers import write_story
 
 
 def test_txt_paragraphs_are_non_empty_lines_numbered_after_front_matter() -> None:
@@ -97,7 +97,7 @@ def test_content_hash_changes_with_text_only(tmp_path: Path) -> None:
 
 
 def test_bundled_story_keeps_its_fourteen_paragraphs_verbatim() -> None:
-    from tests.conftest import BUNDLED_CORPUS
+    from tests.helpers import BUNDLED_CORPUS
 
     corpus = load_corpus(BUNDLED_CORPUS)
     (story,) = corpus.stories

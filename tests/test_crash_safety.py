@@ -14,7 +14,8 @@ import pytest
 
 from index import Engine, EngineConfig, build_index
 from index.store.generations import current_generation
-from tests.conftest import HashEmbedder, write_story
+from tests.doubles import HashEmbedder
+from tests.helpers import write_story
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 import index.store.build
 from index import EngineConfig, build_index
-from tests.conftest import HashEmbedder
+from tests.doubles import HashEmbedder
 
 stage = sys.argv[4]
 class Slow(HashEmbedder):

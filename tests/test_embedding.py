@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.conftest import HashEmbedder
+from tests.doubles import HashEmbedder
 
 
 def test_vectors_come_back_in_input_order_whatever_the_batching() -> None:

@@ -36,6 +36,7 @@ def test_direct_vectors_equal_encode_vectors(embedder: SentenceTransformerEmbedd
     np.testing.assert_allclose(got, _encode(embedder, TEXTS), rtol=0, atol=1e-5)
 
 
+@pytest.mark.model  # a model of its own, not the session fixture
 def test_a_default_prompt_and_truncation_are_applied_as_encode_applies_them() -> None:
     embedder = SentenceTransformerEmbedder()
     plain = embedder._forward(TEXTS)

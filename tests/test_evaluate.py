@@ -34,7 +34,7 @@ from index.quality.qa import QAQuestion, load_qa_set
 from index.quality.report import BASELINES, format_table
 from index.retrieval.scorer import neutral_scorer
 from index.types import Answer, Quote
-from tests.conftest import HashEmbedder
+from tests.doubles import HashEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSET = REPO / "tests" / "data" / "qa_dev_subset"
@@ -316,10 +316,17 @@ def run_eval(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_") and k != "DISCORD_TOKEN"}
     env["PYTHONPATH"] = str(REPO)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "eval", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "bot.cli", "eval", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
 
 
+@pytest.mark.model  # `storybot eval` loads the model in its process
 def test_cli_eval_prints_parseable_json(tmp_path: Path) -> None:
     questions_file = small_set(tmp_path / "qa") / "dev_questions.jsonl"  # PATH may name a file of the pair
     result = run_eval([str(questions_file), "--max-questions", "20", "--mode", "both", "--json"])

@@ -22,7 +22,7 @@ with warnings.catch_warnings():
     from discord.ext import commands
 
 from tests.fake_discord import FakeDiscord, payloads, point_discord_py_at, validation
-from tests.fake_discord.fixtures import bot_running, fake_discord  # noqa: F401 - fixture
+from tests.fake_discord.fixtures import bot_running
 from tests.fake_discord.world import (
     DefaultIds,
     SnowflakeGenerator,
@@ -401,7 +401,7 @@ async def test_bad_token_is_rejected() -> None:
 
 
 @pytest.mark.asyncio
-async def test_fixture_serves_plain_rest(fake_discord: FakeDiscord) -> None:  # noqa: F811
+async def test_fixture_serves_plain_rest(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     headers = {"Authorization": f"Bot {fake.token}"}
     async with aiohttp.ClientSession(base_url=fake.base_url) as http:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from index import Corpus, Engine, Story, load_corpus
 from index.corpus.stories import parse_story
 from index.errors import CorpusError, QuestionError
-from tests.conftest import HashEmbedder
+from tests.doubles import HashEmbedder
 
 EXAMPLES = int(os.environ.get("STORYBOT_FUZZ_EXAMPLES", "200"))
 
@@ -113,7 +113,7 @@ _ENGINE: list[Engine] = []
 
 def _fuzz_engine() -> Engine:
     if not _ENGINE:
-        from tests.conftest import BUNDLED_CORPUS
+        from tests.helpers import BUNDLED_CORPUS
 
         _ENGINE.append(Engine.from_corpus(load_corpus(BUNDLED_CORPUS), HashEmbedder()))
     return _ENGINE[0]

@@ -22,14 +22,12 @@ from index.embedding.onnx_copy import (
     UNSUPPORTED,
     ExportUnsupported,
     OnnxEmbedder,
-    _eager_attention,
-    export,
     export_folder,
     open_export,
-    unsupported_reason,
 )
+from index.embedding.onnx_export import _eager_attention, export, unsupported_reason
 from index.embedding.runtime import load_embedder
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 TEXTS = [
     "How many people did the NYPD lock up in 2016?",
@@ -145,6 +143,7 @@ class Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.model  # loads and exports the bundled model itself
 def test_first_start_exports_then_later_starts_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "models"
     terminal = Terminal()
@@ -225,6 +224,7 @@ def prompted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.model  # a prompted copy of the bundled model
 def test_a_model_the_export_cannot_carry_runs_on_torch_and_is_not_retried(
     prompted_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -289,7 +289,13 @@ def test_a_process_with_the_export_answers_without_importing_torch(
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_")}
     env.update({"PYTHONPATH": str(REPO), "STORYBOT_MODEL_CACHE_DIR": str(model_cache)})
     result = subprocess.run(
-        [sys.executable, "-c", ASK_WITHOUT_TORCH], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", ASK_WITHOUT_TORCH],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert (

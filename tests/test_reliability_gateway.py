@@ -18,9 +18,9 @@ import pytest
 from bot import render
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
+from tests.doubles import EngineDouble
 from tests.fake_discord import DefaultIds, FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
-from tests.reliability_fixtures import HeldEngine, mention, outcome_of, reply_to, slow, token_watch  # noqa: F401 - fixture
+from tests.reliability_fixtures import mention, outcome_of, reply_to, slow
 from tests.test_bot_e2e_ask import INSULT_Q, assert_sane, eventually
 
 NOT_IN_STORY_Q = "Who won the world cup?"
@@ -65,13 +65,13 @@ FAULTS: dict[str, Callable[[FakeDiscord], Awaitable[None] | None]] = {
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_gateway_fault_leaves_no_acknowledged_question_unanswered(
     fault: str,
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
 ) -> None:
     fake = fake_discord
-    held = HeldEngine(engine)
+    held = EngineDouble(engine)  # answers wait while `hold` is clear
     settings = bot_settings(fake, tmp_path / "data", engine_config)
     async with storybot_running(fake, settings, lambda: held, heartbeat_timeout=HEARTBEAT_TIMEOUT):  # type: ignore[arg-type, return-value]
         # Two questions the bot has taken (one deferred, one read from a message) are being answered...
@@ -141,7 +141,7 @@ async def test_429_is_waited_out_then_retried(
     route: str,
     retry_after: float,
     is_global: bool,
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -174,7 +174,7 @@ async def test_429_is_waited_out_then_retried(
 async def test_a_5xx_is_retried_and_the_answer_arrives(
     route: str,
     status: int,
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -195,7 +195,7 @@ async def test_a_5xx_is_retried_and_the_answer_arrives(
 
 
 async def test_a_5xx_discord_py_does_not_retry_still_gets_the_user_a_reply(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -216,7 +216,7 @@ async def test_a_5xx_discord_py_does_not_retry_still_gets_the_user_a_reply(
 
 @slow
 async def test_rest_down_for_every_retry_ends_in_an_apology_not_silence(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import random
 import time
 from collections import Counter, defaultdict
@@ -25,9 +26,8 @@ from bot.service import AskService
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
 from tests.fake_discord import DefaultIds, FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
 from tests.fake_discord.payloads import MESSAGE_FLAG_LOADING
-from tests.reliability_fixtures import SLOW, outcome_of, rss_bytes, token_watch  # noqa: F401 - fixture
+from tests.reliability_fixtures import SLOW, outcome_of, rss_bytes
 from tests.test_bot_e2e_ask import assert_sane
 
 QUESTIONS = [
@@ -185,7 +185,7 @@ async def run_load(
         rss_after = rss_bytes()
         interval = fake.heartbeat_interval_ms / 1000
         beats = [(t, conn) for t, conn in fake.heartbeats if start - interval <= t <= finished + interval]
-        gaps = [b[0] - a[0] for a, b in zip(beats, beats[1:]) if a[1] == b[1]]
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(beats) if a[1] == b[1]]
         assert_sane(fake)  # no interaction expired (deadline met), nothing beyond Discord's limits, no pings
         return {
             "load": load,
@@ -245,7 +245,7 @@ def check_and_report(figures: dict[str, Any], capsys: pytest.CaptureFixture[str]
 
 
 async def test_load_short(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -260,7 +260,7 @@ async def test_load_short(
 @pytest.mark.slow
 @SLOW
 async def test_load_full(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,

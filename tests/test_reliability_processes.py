@@ -25,19 +25,17 @@ from bot import render
 from bot.records import DB_NAME, Records
 from index import Engine, EngineConfig
 from index.store.generations import BUILD_PREFIX, current_generation
-from tests.conftest import REPO
+from tests.doubles import EngineDouble
 from tests.fake_discord import DefaultIds, FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
+from tests.helpers import REPO
 from tests.reliability_fixtures import (
     SLOW,
     BotProcess,
-    HeldEngine,
     mention,
     outcome_of,
     process_env,
     reply_to,
     run_cli,
-    token_watch,  # noqa: F401 - fixture
     without_root_file_access,
 )
 from tests.test_bot_e2e_ask import INSULT_Q, assert_sane, eventually
@@ -83,7 +81,7 @@ def leftovers(index_dir: Path) -> list[Path]:
 @pytest.mark.parametrize("stage", ["writing", pytest.param("embedding", marks=[pytest.mark.slow, SLOW])])
 async def test_sigkill_during_reindex_keeps_the_old_index_and_sigterm_closes_cleanly(
     stage: str,
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine_config: EngineConfig,
     embedder: Any,
     tmp_path: Path,
@@ -187,7 +185,7 @@ async def _library_error_with_the_token(fake: FakeDiscord) -> None:
 
 
 async def test_shutdown_answers_the_questions_it_already_took_and_turns_new_ones_away(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -198,7 +196,7 @@ async def test_shutdown_answers_the_questions_it_already_took_and_turns_new_ones
     from tests.bot_fixtures import bot_settings, storybot_running
 
     fake = fake_discord
-    held = HeldEngine(engine)
+    held = EngineDouble(engine)  # answers wait while `hold` is clear
     async with storybot_running(fake, bot_settings(fake, tmp_path / "data", engine_config), lambda: held) as bot:  # type: ignore[arg-type, return-value]
         held.hold.clear()
         slash = await fake.slash_command("ask", {"question": INSULT_Q})
@@ -334,7 +332,7 @@ BROKEN_INDEXES: dict[str, tuple[Any, str]] = {
 
 
 async def test_storybot_run_with_a_broken_index_says_so_in_one_line(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine_config: EngineConfig,
     tmp_path: Path,
 ) -> None:
@@ -364,7 +362,7 @@ async def test_storybot_run_with_a_broken_index_says_so_in_one_line(
 
 
 async def test_a_rebuild_that_writes_a_broken_index_is_refused_and_the_old_one_serves(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     own_engine_config: EngineConfig,
     embedder: Any,
     tmp_path: Path,
@@ -452,7 +450,7 @@ async def test_bad_settings_stop_run_and_ask_with_one_line_naming_the_setting(tm
 
 
 async def test_an_unusable_corpus_folder_is_named_at_start_up(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine_config: EngineConfig,
     tmp_path: Path,
 ) -> None:

@@ -11,7 +11,6 @@ import io
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,10 +27,10 @@ from index import Engine, EngineConfig
 from index.store.build import BuildReport
 from index.types import Answer, Quote
 from tests.bot_fixtures import bot_settings, storybot_running
-from tests.conftest import REPO
+from tests.doubles import EngineDouble
 from tests.fake_discord import DefaultIds, FakeDiscord
-from tests.fake_discord.fixtures import fake_discord  # noqa: F401 - fixture
 from tests.fake_discord.world import MANAGE_GUILD
+from tests.helpers import REPO
 from tests.reliability_fixtures import (
     REAL_LOOKING_TOKEN,
     WATCHED_TOKENS,
@@ -41,7 +40,6 @@ from tests.reliability_fixtures import (
     outcome_of,
     outside,
     reply_to,
-    token_watch,  # noqa: F401 - fixture
 )
 from tests.test_bot_e2e_ask import INSULT_Q, assert_sane, show_ids
 
@@ -91,23 +89,8 @@ def test_settings_never_show_the_token() -> None:
 # -- admin commands ---------------------------------------------------------------------------
 
 
-class CountingRebuilds:
-    """The real engine; `rebuilt` returns at once and counts, so admin checks can be tested fast."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.rebuilds = 0
-
-    def rebuilt(self, **kwargs: Any) -> tuple[Engine, BuildReport]:
-        self.rebuilds += 1
-        return self, BuildReport(1, 14, 40, 0.01, Path("gen-x"), 0, self._engine.corpus_hash)  # type: ignore[return-value]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)
-
-
 async def test_every_admin_command_refuses_non_admins_at_run_time(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -137,7 +120,10 @@ async def test_every_admin_command_refuses_non_admins_at_run_time(
         STORYBOT_ADMIN_ROLE_IDS=str(editor_role),
         STORYBOT_ADMIN_USER_IDS=str(DefaultIds.owner),
     )
-    counting = CountingRebuilds(engine)
+    # `rebuilt` returns at once and counts, so admin checks can be tested fast.
+    counting = EngineDouble(
+        engine, rebuild=lambda double: (double, BuildReport(1, 14, 40, 0.01, Path("gen-x"), 0, engine.corpus_hash))
+    )
     async with storybot_running(fake, settings, lambda: counting) as bot:  # type: ignore[arg-type, return-value]
         admin_commands = [
             c for c in fake.guild_commands[DefaultIds.guild] if c.get("default_member_permissions") is not None
@@ -276,7 +262,7 @@ PATH_QUESTIONS = [
 
 
 async def test_questions_and_buttons_never_touch_files_outside_the_bots_folders(
-    fake_discord: FakeDiscord,  # noqa: F811
+    fake_discord: FakeDiscord,
     engine: Engine,
     engine_config: EngineConfig,
     tmp_path: Path,
@@ -429,7 +415,7 @@ def test_sql_is_only_ever_a_constant_string() -> None:
     assert not problems, problems
 
 
-def test_no_log_line_of_the_e2e_runs_so_far_holds_the_token(token_watch: TokenWatch) -> None:  # noqa: F811
+def test_no_log_line_of_the_e2e_runs_so_far_holds_the_token(token_watch: TokenWatch) -> None:
     """The watch sees every log record (DEBUG included) of the session's e2e bots; the session's
     end checks the rest (see `token_watch`)."""
     assert any(line.startswith("discord.") for line in token_watch.lines), "the watch saw no discord.py log line"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from index.retrieval.features import EVIDENCE, RANK_FEATURES, best_rows, confide
 from index.retrieval.lexical import BM25Index, terms
 from index.retrieval.retriever import Retriever
 from index.store.vectors import all_vectors, build_vector_index, index_kind
-from tests.conftest import HashEmbedder
+from tests.doubles import HashEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSET = REPO / "tests" / "data" / "qa_dev_subset"
@@ -105,7 +106,7 @@ def test_features_match_their_plain_definitions(engine: Engine, questions: list[
         unique = list(dict.fromkeys(q_terms))
         idf = {t: retriever.bm25.idf(t) for t in unique}
         idf_sum = sum(idf.values()) or 1.0
-        bigrams = set(zip(q_terms, q_terms[1:]))
+        bigrams = set(itertools.pairwise(q_terms))
         bm25 = retriever.bm25.scores(unique)
         rows = batch.rows(q)
         for sid, row in zip(batch.ids[rows][::7], batch.features[rows][::7]):
@@ -122,9 +123,7 @@ def test_features_match_their_plain_definitions(engine: Engine, questions: list[
             assert row[col["cover_window"]] == pytest.approx(
                 sum(idf[t] for t in unique if t in window) / idf_sum, abs=1e-5
             )
-            expected_bigram = (
-                len(bigrams & set(zip(sentence_terms, sentence_terms[1:]))) / len(bigrams) if bigrams else 0.0
-            )
+            expected_bigram = len(bigrams & set(itertools.pairwise(sentence_terms))) / len(bigrams) if bigrams else 0.0
             assert row[col["bigram_sent"]] == pytest.approx(expected_bigram, abs=1e-6)
             assert row[col["bm25_abs"]] == pytest.approx(bm25[sid] / idf_sum, abs=1e-5)
             cosine = float(retriever.sentence_vectors(np.array([sid]))[0] @ vectors[q])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,39 +11,34 @@ from bot.custom_ids import QuoteRef, VoteRef
 from bot.records import Records
 from bot.service import REINDEXED_NOTE, STORY_CHANGED_TEXT, STORY_GONE_TEXT, AskService
 from bot.settings import parse_settings
-from index.errors import QuestionError
 from index.types import Answer, Quote, StorySummary
+from tests.doubles import EngineDouble
 
 PARAGRAPH = "The mayor spoke first. He called it an insult. Then he left."
+START = PARAGRAPH.index("He called")
+QUOTE = Quote("He called it an insult.", "Insult", "s.txt", 1, START, START + 23, 0.9)
 
 
-class StandIn:
-    """A tiny engine: records each answer_many batch; can be held to let questions queue up."""
+def stand_in(corpus_hash: str = "abcdef0123", **options: Any) -> EngineDouble:
+    """A tiny engine of one story: records each answer_many batch; its `hold` lets questions queue up."""
 
-    def __init__(self, corpus_hash: str = "abcdef0123") -> None:
-        self.corpus_hash = corpus_hash
-        self.batches: list[list[str]] = []
-        self.release = threading.Event()
-        self.release.set()
-        self.stories = (StorySummary("Insult", "s.txt", 1, 3),)
+    def canned(question: str, _context: str | None, _k: int) -> Answer:
+        return Answer(question, (QUOTE,), 0.9 if "insult" in question else 0.1, 0.5, double.corpus_hash)
 
-    def answer_many(self, questions: list[str], *, k: int, contexts: list[str | None]) -> list[Answer | QuestionError]:
-        self.release.wait(5)
-        self.batches.append(list(questions))
-        start = PARAGRAPH.index("He called")
-        quote = Quote("He called it an insult.", "Insult", "s.txt", 1, start, start + 23, 0.9)
-        return [Answer(q, (quote,), 0.9 if "insult" in q else 0.1, 0.5, self.corpus_hash) for q in questions]
-
-    def story(self, file: str) -> StorySummary | None:
-        return self.stories[0] if file == "s.txt" else None
-
-    def paragraph_text(self, file: str, paragraph: int) -> str | None:
-        return PARAGRAPH if (file, paragraph) == ("s.txt", 1) else None
+    double = EngineDouble(
+        canned=canned,
+        corpus_hash=corpus_hash,
+        stories=(StorySummary("Insult", "s.txt", 1, 3),),
+        paragraphs={("s.txt", 1): PARAGRAPH},
+        wait_timeout=5,
+        **options,
+    )
+    return double
 
 
 def service(**values: str) -> AskService:
     svc = AskService(parse_settings({"STORYBOT_COOLDOWN_SECONDS": "0", **values}))
-    svc.engine = StandIn()  # type: ignore[assignment]
+    svc.engine = stand_in()  # type: ignore[assignment]
     return svc
 
 
@@ -61,13 +55,13 @@ async def test_prechecks() -> None:
 
 async def test_questions_waiting_for_the_model_are_batched() -> None:
     svc = service()
-    engine: StandIn = svc.engine  # type: ignore[assignment]
-    engine.release.clear()
+    engine: EngineDouble = svc.engine  # type: ignore[assignment]
+    engine.hold.clear()
     first = asyncio.create_task(svc.answer("insult one?", user_id=1, via="slash"))
     await asyncio.sleep(0.05)  # the first batch is now in the worker thread, held
     rest = [asyncio.create_task(svc.answer(f"insult {i}?", user_id=i, via="dm")) for i in range(3)]
     await asyncio.sleep(0.05)
-    engine.release.set()
+    engine.hold.set()
     outcomes = await asyncio.gather(first, *rest)
     assert engine.batches == [["insult one?"], ["insult 0?", "insult 1?", "insult 2?"]]
     assert all(o.card is not None and o.answer is not None and o.answer.answered for o in outcomes)
@@ -77,7 +71,7 @@ async def test_questions_waiting_for_the_model_are_batched() -> None:
 async def test_a_swapped_engine_serves_the_next_batch() -> None:
     svc = service()
     await svc.answer("insult?", user_id=1, via="slash")
-    new = StandIn("ffff000011")
+    new = stand_in("ffff000011")
     svc.engine = new  # type: ignore[assignment]
     outcome = await svc.answer("insult?", user_id=1, via="slash")
     assert new.batches == [["insult?"]] and outcome.answer.corpus_hash == "ffff000011"  # type: ignore[union-attr]
@@ -131,12 +125,7 @@ async def test_votes_and_records(tmp_path: Path) -> None:
 
 async def test_engine_failure_reaches_the_asker() -> None:
     svc = service()
-
-    class Broken(StandIn):
-        def answer_many(self, *args: Any, **kwargs: Any) -> Any:
-            raise RuntimeError("faiss exploded")
-
-    svc.engine = Broken()  # type: ignore[assignment]
+    svc.engine = stand_in(raises=RuntimeError("faiss exploded"))  # type: ignore[assignment]
     try:
         await svc.answer("insult?", user_id=1, via="slash")
     except RuntimeError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import SettingsError, parse_settings, render_env_example, render_settings_table
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_env_example_and_readme_table_match_the_settings() -> None:
@@ -26,5 +26,5 @@ def test_runtime_and_model_cache_reach_the_engine() -> None:
 
 
 def test_an_unknown_runtime_is_refused_by_name() -> None:
-    with pytest.raises(SettingsError, match="STORYBOT_EMBEDDING_RUNTIME.*auto, torch"):
+    with pytest.raises(SettingsError, match=r"STORYBOT_EMBEDDING_RUNTIME.*auto, torch"):
         parse_settings({"STORYBOT_EMBEDDING_RUNTIME": "onnx-gpu"})

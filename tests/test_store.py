@@ -14,7 +14,8 @@ import pytest
 from index import Engine, EngineConfig, build_index, index_info
 from index.errors import BuildInProgressError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from index.store.generations import BuildLock, current_generation, load_generation
-from tests.conftest import HashEmbedder, write_story
+from tests.doubles import HashEmbedder
+from tests.helpers import write_story
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_index_built_by_another_model_is_refused(config: EngineConfig, hash_embe
     build_index(config, hash_embedder)
     other = HashEmbedder()
     other.model_id = "test/another-model"
-    with pytest.raises(IndexIncompatibleError, match="built with model 'test/hash-embedder'.*rebuild"):
+    with pytest.raises(IndexIncompatibleError, match=r"built with model 'test/hash-embedder'.*rebuild"):
         Engine.open(config, build="if-needed", embedder=other)
 
 
@@ -69,7 +70,7 @@ def test_a_flipped_byte_is_caught_not_served(config: EngineConfig, hash_embedder
     data = bytearray(target.read_bytes())
     data[-1] ^= 0xFF
     target.write_bytes(bytes(data))
-    with pytest.raises(IndexCorruptError, match="sentences.npy: checksum mismatch"):
+    with pytest.raises(IndexCorruptError, match=r"sentences.npy: checksum mismatch"):
         Engine.open(config, build="never", embedder=hash_embedder)
 
 

@@ -10,7 +10,7 @@ from index.quality.qa import load_qa_set
 from index.quality.train import collect, confidence_inputs, fit_monotone_confidence, fit_ranker, pick_threshold, top1
 from index.retrieval.features import CONFIDENCE_FEATURES, RANK_FEATURES
 from index.retrieval.scorer import Scorer
-from tests.conftest import HashEmbedder
+from tests.doubles import HashEmbedder
 
 SUBSET = Path(__file__).resolve().parent / "data" / "qa_dev_subset"
 

@@ -7,7 +7,7 @@ import pytest
 
 from index import Corpus, Engine, Story
 from index.store.vectors import EXACT_LIMIT, all_vectors, build_vector_index, choose_kind, index_kind
-from tests.conftest import HashEmbedder
+from tests.doubles import HashEmbedder
 
 
 def unit_vectors(n: int, d: int = 32, seed: int = 1) -> np.ndarray:

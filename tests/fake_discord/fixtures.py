@@ -1,8 +1,7 @@
-"""Pytest fixtures and a bot harness for the fake; tests/conftest.py re-exports the fixture.
+"""Pytest fixtures and a bot harness for the fake.
 
-Add to tests/conftest.py::
-
-    from tests.fake_discord.fixtures import fake_discord  # noqa: F401
+tests/conftest.py registers this module in `pytest_plugins`, so every test module can ask for
+`fake_discord` without importing it.
 """
 
 from __future__ import annotations
