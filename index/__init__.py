@@ -18,10 +18,14 @@ from index.errors import (
     StorybotError,
 )
 from index.store.build import BuildReport, build_index
-from index.types import Answer, IndexInfo, Quote, StorySummary
+from index.types import ANSWERED, NOT_IN_STORY, OUTCOMES, UNSURE, Answer, IndexInfo, Quote, StorySummary
 
 __all__ = [
+    "ANSWERED",
     "DEFAULT_MODEL",
+    "NOT_IN_STORY",
+    "OUTCOMES",
+    "UNSURE",
     "Answer",
     "BuildInProgressError",
     "BuildReport",

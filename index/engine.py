@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,13 @@ from index.corpus.stories import Corpus, load_corpus
 from index.embedding.embedder import Embedder, resolve_model
 from index.embedding.runtime import load_embedder
 from index.errors import CorpusError, IndexMissingError, QuestionError
-from index.retrieval.compose import Span, compose_ranked
+from index.retrieval.chat_markup import strip_chat_markup
+from index.retrieval.compose import ADD_MARGIN, Span, arrange, compose_ranked
 from index.retrieval.features import EVIDENCE, best_rows, confidence_features, ranked_rows
+from index.retrieval.follow_up import context_for, switches_subject
 from index.retrieval.retriever import Retriever
 from index.retrieval.scorer import Scorer, load_scorer
+from index.retrieval.spelling import Speller
 from index.store.build import BuildReport, build_in_memory, build_index
 from index.store.generations import IndexData, StoredStory, check_model, current_generation, load_generation
 from index.types import Answer, IndexInfo, Quote, StorySummary
@@ -30,14 +34,18 @@ from index.types import Answer, IndexInfo, Quote, StorySummary
 log = logging.getLogger(__name__)
 
 CONTEXT_WEIGHT = 0.5
-"""How much an earlier question (a follow-up's context) pulls the question's vector."""
+"""How much an earlier question pulls the vector of a follow-up that points back at it."""
+SWITCH_CONTEXT_WEIGHT = 0.25
+"""Less for "what about X": the earlier question lends its frame, X is what is asked."""
 
 
 def check_question(question: object, max_chars: int) -> str:
-    """The question as it will be asked, or a QuestionError saying why it cannot be."""
+    """The question as it will be asked (chat markup removed), or a QuestionError saying why it cannot be."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    cleaned = " ".join(question.replace("\x00", " ").split())
+    if len(question) > 8 * max_chars:
+        raise QuestionError(f"the question is {len(question)} characters long; ask in at most {max_chars}")
+    cleaned = " ".join(strip_chat_markup(question.replace("\x00", " ")).split())
     if not cleaned:
         raise QuestionError("the question is empty")
     if len(cleaned) > max_chars:
@@ -56,6 +64,17 @@ class Engine:
         self.retriever = Retriever(data)
         self._stories_by_file = {s.file: (i, s) for i, s in enumerate(data.stories)}
         self._sentence_chars = (data.sentences[:, 3] - data.sentences[:, 2]).astype(np.int64)
+
+    def _paragraph_of(self, sentence: int) -> int:
+        return int(self.retriever.paragraph_of[sentence])
+
+    def _span_chars(self, first: int, last: int) -> int:
+        return int(self.data.sentences[last, 3] - self.data.sentences[first, 2])
+
+    @cached_property
+    def speller(self) -> Speller:
+        """The stories' names, for repairing questions (made on the first question, not at load)."""
+        return Speller.from_texts([text for s in self.data.stories for text in (s.title, *s.paragraphs)])
 
     # -- opening -------------------------------------------------------------------------
 
@@ -110,8 +129,10 @@ class Engine:
 
     # -- answering -----------------------------------------------------------------------
 
-    def answer(self, question: str, *, k: int = 3, context: str | None = None) -> Answer:
-        result = self.answer_many([question], k=k, contexts=[context])[0]
+    def answer(self, question: str, *, k: int = 3, context: str | None = None, history: Sequence[str] = ()) -> Answer:
+        """`history` (oldest first) or `context` (the one earlier question) make it a follow-up."""
+        earlier = list(history) or ([context] if context else [])
+        result = self.answer_many([question], k=k, histories=[earlier])[0]
         if isinstance(result, QuestionError):
             raise result
         return result
@@ -122,50 +143,60 @@ class Engine:
         *,
         k: int = 3,
         contexts: Sequence[str | None] | None = None,
+        histories: Sequence[Sequence[str]] | None = None,
     ) -> list[Answer | QuestionError]:
-        """Answer several questions with one batched forward pass of the model."""
+        """Answer several questions with one batched forward pass of the model.
+
+        Each question may come with the earlier questions of its conversation: `histories`
+        (oldest first), or `contexts` (one earlier question each).
+        """
         started = time.perf_counter()
-        contexts = list(contexts) if contexts is not None else [None] * len(questions)
-        if len(contexts) != len(questions):
-            raise ValueError("one context per question")
+        if histories is None:
+            histories = [[c] if c else [] for c in (contexts if contexts is not None else [None] * len(questions))]
+        if len(histories) != len(questions):
+            raise ValueError("one history per question")
         results: list[Answer | QuestionError | None] = [None] * len(questions)
-        asked: list[tuple[int, str, str | None]] = []
-        for i, (question, context) in enumerate(zip(questions, contexts)):
+        asked: list[tuple[int, str, str, str | None]] = []
+        limit = self.config.max_question_chars
+        for i, (question, history) in enumerate(zip(questions, histories)):
             try:
-                cleaned = check_question(question, self.config.max_question_chars)
+                cleaned = check_question(question, limit)
             except QuestionError as exc:
                 results[i] = exc
                 continue
-            ctx = " ".join(context.split())[: self.config.max_question_chars] if context and context.strip() else None
-            asked.append((i, cleaned, ctx))
-        texts = [q for _, q, _ in asked] + [c for _, _, c in asked if c]
+            asked_as = self.speller.correct(cleaned)
+            earlier = [self.speller.correct(" ".join(strip_chat_markup(h).split())[:limit]) for h in history[-2:] if h]
+            ctx = context_for(asked_as, earlier, self.speller.is_name)
+            asked.append((i, cleaned, asked_as, ctx))
+        texts = [q for _, _, q, _ in asked] + [c for _, _, _, c in asked if c]
         vectors = self.embedder.embed(texts, batch_size=max(1, len(texts))) if texts else np.zeros((0, 1))
         qvecs = np.zeros((len(asked), vectors.shape[1]), np.float32)
         context_row = len(asked)
-        for row, (_, _, ctx) in enumerate(asked):
+        for row, (_, _, asked_as, ctx) in enumerate(asked):
             qvec = vectors[row]
             if ctx:
-                qvec = qvec + CONTEXT_WEIGHT * vectors[context_row]
+                weight = SWITCH_CONTEXT_WEIGHT if switches_subject(asked_as) else CONTEXT_WEIGHT
+                qvec = qvec + weight * vectors[context_row]
                 qvec = qvec / (np.linalg.norm(qvec) or 1.0)
                 context_row += 1
             qvecs[row] = qvec
         if asked:
-            for (i, _, _), answer in zip(asked, self._answer_vectors(asked, qvecs, k, started)):
+            for (i, _, _, _), answer in zip(asked, self._answer_vectors(asked, qvecs, k, started)):
                 results[i] = answer
         return [r for r in results if r is not None]
 
     def _answer_vectors(
-        self, asked: list[tuple[int, str, str | None]], qvecs: np.ndarray, k: int, started: float
+        self, asked: list[tuple[int, str, str, str | None]], qvecs: np.ndarray, k: int, started: float
     ) -> list[Answer]:
-        batch = self.retriever.candidates([q for _, q, _ in asked], qvecs, [c for _, _, c in asked])
+        batch = self.retriever.candidates([q for _, _, q, _ in asked], qvecs, [c for _, _, _, c in asked])
         scores = self.scorer.rank_scores(batch.features)
         ranked = ranked_rows(scores, batch.offsets)
         top, second = best_rows(scores, batch.offsets, ranked)
         top_evidence = np.zeros((len(top), len(EVIDENCE)), np.float32)
         top_evidence[top >= 0] = self.retriever.evidence(batch, top[top >= 0])
-        confidences = self.scorer.confidences(
-            confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level)
-        )
+        evidence = confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level)
+        confidences = self.scorer.confidences(evidence)
+        relevances = self.scorer.relevances(evidence)
         ids, score_list, order, offsets = batch.ids.tolist(), scores.tolist(), ranked.tolist(), batch.offsets.tolist()
         paragraphs = self.retriever.paragraph_of[batch.ids].tolist()
         chars = self._sentence_chars[batch.ids].tolist()
@@ -173,16 +204,11 @@ class Engine:
         for q in range(len(asked)):
             start, end = offsets[q], offsets[q + 1]
             best_first = (row - start for row in order[start:end])
-            spans.append(
-                compose_ranked(
-                    ids[start:end],
-                    score_list[start:end],
-                    best_first,
-                    paragraphs[start:end],
-                    chars[start:end],
-                    max(1, k),
-                )
+            chosen = compose_ranked(
+                ids[start:end], score_list[start:end], best_first, paragraphs[start:end], chars[start:end], max(1, k)
             )
+            sure = top[q] >= 0 and confidences[q] >= self.scorer.threshold
+            spans.append(arrange(chosen, self._paragraph_of, self._span_chars, ADD_MARGIN if sure else None))
         quotes = iter(self._quotes([span for question in spans for span in question]))
         return [
             Answer(
@@ -192,8 +218,10 @@ class Engine:
                 self.scorer.threshold,
                 self.corpus_hash,
                 time.perf_counter() - started,
+                float(relevances[q]) if top[q] >= 0 else 0.0,
+                self.scorer.floor,
             )
-            for q, ((_, question, _), question_spans) in enumerate(zip(asked, spans))
+            for q, ((_, question, _, _), question_spans) in enumerate(zip(asked, spans))
         ]
 
     def _quotes(self, spans: list[Span]) -> list[Quote]:

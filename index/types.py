@@ -35,9 +35,19 @@ class Quote:
         }
 
 
+ANSWERED = "answered"
+UNSURE = "unsure"
+NOT_IN_STORY = "not_in_story"
+OUTCOMES = (ANSWERED, UNSURE, NOT_IN_STORY)
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What the engine says to a question: ranked quotes and whether it is sure enough."""
+    """What the engine says to a question: the quotes, and how sure it is that they answer.
+
+    `outcome` is `answered` (the first quote answers it), `unsure` (the closest passages, which
+    may not answer exactly) or `not_in_story` (nothing in the stories is about it).
+    """
 
     question: str
     quotes: tuple[Quote, ...]
@@ -45,17 +55,28 @@ class Answer:
     threshold: float
     corpus_hash: str
     seconds: float = 0.0
+    relevance: float = 1.0
+    floor: float = 0.0
+
+    @property
+    def outcome(self) -> str:
+        if not self.quotes or self.relevance < self.floor:
+            return NOT_IN_STORY
+        return ANSWERED if self.confidence >= self.threshold else UNSURE
 
     @property
     def answered(self) -> bool:
-        return bool(self.quotes) and self.confidence >= self.threshold
+        return self.outcome == ANSWERED
 
     def to_json(self) -> dict[str, object]:
         return {
             "question": self.question,
+            "outcome": self.outcome,
             "answered": self.answered,
             "confidence": round(self.confidence, 6),
             "threshold": round(self.threshold, 6),
+            "relevance": round(self.relevance, 6),
+            "floor": round(self.floor, 6),
             "quotes": [q.to_json() for q in self.quotes],
             "corpus_hash": self.corpus_hash,
             "seconds": round(self.seconds, 6),

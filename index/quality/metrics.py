@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from index.quality.qa import QAQuestion
-from index.types import Answer, Quote
+from index.types import OUTCOMES, Answer, Quote
 
 # -- pure metrics ---------------------------------------------------------------------------
 
@@ -126,6 +126,7 @@ class Outcome:
     confidence: float
     answered: bool
     seconds: float = 0.0
+    outcome: str = ""  # answered, unsure or not_in_story
 
 
 def story_file(title: str) -> str:
@@ -153,6 +154,7 @@ def judge(question: QAQuestion, answer: Answer, seconds: float = 0.0) -> Outcome
         confidence=float(answer.confidence),
         answered=answer.answered,
         seconds=seconds,
+        outcome=answer.outcome,
     )
 
 
@@ -185,6 +187,11 @@ def retrieval_metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     }
 
 
+def outcome_shares(outcomes: Sequence[Outcome], prefix: str) -> dict[str, float | None]:
+    """The shares of answered, unsure and not_in_story among some questions."""
+    return {f"{prefix}_{kind}": share([o.outcome == kind for o in outcomes]) for kind in OUTCOMES}
+
+
 def abstention_metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Answerable against impossible questions: AUROC of confidence, and the shipped threshold."""
     answerable = [not o.impossible for o in outcomes]
@@ -198,6 +205,8 @@ def abstention_metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "precision_thr": thr["precision"] if neg else None,
         "recall_thr": thr["recall"],
         "answered": share([o.answered for o in outcomes]),
+        **outcome_shares([o for o in outcomes if not o.impossible], "answerable"),
+        **outcome_shares([o for o in outcomes if o.impossible], "impossible"),
     }
 
 
@@ -208,6 +217,7 @@ def offstory_metrics(own: Sequence[Outcome], off: Sequence[Outcome]) -> dict[str
         "n_offstory": len(off),
         "auroc_offstory": auroc(pos, [o.confidence for o in off]),
         "offstory_refused": share([not o.answered for o in off]),
+        **outcome_shares(off, "offstory"),
     }
 
 

@@ -1,12 +1,15 @@
-"""From ranked sentences to quotes: short, verbatim, never overlapping.
+"""From ranked sentences to quotes that read like an answer: short, verbatim, never overlapping.
 
-The first quote is one sentence unless its neighbour in the same paragraph scores nearly as
-well (the answer runs across both); later quotes are the next best sentences elsewhere.
+The first quote is the best passage: one sentence unless its neighbour in the same paragraph
+scores nearly as well (the answer runs across both). Further quotes come only when they score
+close to it, so a clear answer is not padded with loosely related passages; quotes that end
+up next to each other in one paragraph are one quote; after the first, they follow the
+story's order, as a reader would meet them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +18,8 @@ MERGE_MARGIN = 0.35
 """A neighbour within this many logits of a chosen sentence joins it in one quote."""
 MAX_RUN = 3
 MAX_QUOTE_CHARS = 600
+ADD_MARGIN = 3.0
+"""A further quote must score within this many logits of the first to be shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +102,36 @@ def compose_ranked(
         if len(spans) >= k:
             break
     return spans
+
+
+def arrange(
+    spans: Sequence[Span],
+    paragraph_of: Callable[[int], int],
+    chars: Callable[[int, int], int],
+    margin: float | None = ADD_MARGIN,
+) -> list[Span]:
+    """The best span first, then those close enough to add to it, adjacent ones joined, in story order.
+
+    `paragraph_of(sentence)` and `chars(first, last)` look up what joining needs; sentence ids
+    run in story order, so sorting by id is reading order. With `margin` None every span is
+    kept: when the engine is unsure, the reader is shown the closest passages to choose from.
+    """
+    if not spans:
+        return []
+    best = spans[0]
+    kept = [best, *(s for s in spans[1:] if margin is None or s.score >= best.score - margin)]
+    kept.sort(key=lambda s: s.first)
+    joined: list[Span] = []
+    for span in kept:
+        if joined:
+            last = joined[-1]
+            if (
+                span.first == last.last + 1
+                and paragraph_of(span.first) == paragraph_of(last.last)
+                and chars(last.first, span.last) <= MAX_QUOTE_CHARS
+            ):
+                joined[-1] = Span(last.first, span.last, max(last.score, span.score))
+                continue
+        joined.append(span)
+    first = next(s for s in joined if s.first <= best.first <= s.last)
+    return [first, *(s for s in joined if s is not first)]

@@ -86,10 +86,17 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 @dataclass(frozen=True, slots=True)
 class Scorer:
+    """Three models over the same evidence: which sentence (ranker), does the story answer
+    (confidence, against `threshold`), and is the question about the story at all (relevance,
+    against `floor`). Below the floor the answer is "not in the story"; between the floor and
+    the threshold the engine is unsure and shows the closest passages as such."""
+
     ranker: LinearModel
     confidence: LinearModel
     threshold: float
     meta: dict[str, Any]
+    relevance: LinearModel | None = None
+    floor: float = 0.0
 
     def rank_scores(self, features: np.ndarray) -> np.ndarray:
         return self.ranker.logits(features)
@@ -99,22 +106,36 @@ class Scorer:
         probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-self.confidence.logits(features)))
         return probabilities
 
+    def relevances(self, features: np.ndarray) -> np.ndarray:
+        """Probability that the question is about the story at all (1 without a relevance model)."""
+        if self.relevance is None:
+            return np.ones(len(features), np.float32)
+        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-self.relevance.logits(features)))
+        return probabilities
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "version": 1,
+        out: dict[str, Any] = {
+            "version": 2,
             "ranker": self.ranker.to_json(),
             "confidence": self.confidence.to_json(),
             "threshold": round(self.threshold, 6),
-            "meta": self.meta,
         }
+        if self.relevance is not None:
+            out["relevance"] = self.relevance.to_json()
+            out["floor"] = round(self.floor, 6)
+        out["meta"] = self.meta
+        return out
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Scorer:
+        relevance = raw.get("relevance")
         return cls(
             LinearModel.from_json(raw["ranker"], RANK_FEATURES),
             LinearModel.from_json(raw["confidence"], CONFIDENCE_FEATURES),
             float(raw["threshold"]),
             dict(raw.get("meta", {})),
+            LinearModel.from_json(relevance, CONFIDENCE_FEATURES) if relevance is not None else None,
+            float(raw.get("floor", 0.0)) if relevance is not None else 0.0,
         )
 
 
