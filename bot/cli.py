@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from bot.cli_ask import ask_stream, format_answer
 from index.errors import QuestionError, StorybotError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from index import Answer, Engine
+    from index import Engine
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -148,22 +149,6 @@ def _open_engine(settings: Settings) -> Engine:
     return engine
 
 
-def format_answer(answer: Answer) -> str:
-    """The readable form of an answer, for people at a terminal."""
-    lines = [f"Q: {answer.question}", ""]
-    if not answer.answered:
-        lines.append("The story does not say. (No passage answers this question with enough confidence.)")
-        return "\n".join(lines)
-    for quote in answer.quotes:
-        lines.append(f"  “{quote.text}”")
-        cite = f"    — {quote.story}, ¶{quote.paragraph}"
-        if quote.source:
-            cite += f" <{quote.source}>"
-        lines.append(cite)
-        lines.append("")
-    return "\n".join(lines).rstrip()
-
-
 @main.command("ask")
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question (for scripts).")
@@ -177,13 +162,18 @@ def format_answer(answer: Answer) -> str:
 def ask(question: str, as_json: bool, top_k: int | None) -> None:
     """Answer QUESTION from the corpus, quoting it verbatim with citations.
 
-    Use - as QUESTION to read questions from standard input, one per line (with --json, one
-    JSON object per line comes back, in order). Builds the index first if it is missing or stale.
+    The answer says its outcome: answered, unsure (the closest passages; the story may not
+    answer exactly) or not in the story. Use - as QUESTION to read questions from standard
+    input, one per line (with --json, one JSON object per line comes back, in order, each with
+    its "outcome"). A line that is a JSON object {"question": "...", "history": ["earlier
+    question", ...]} (oldest first) is answered as a follow-up. Builds the index first if it is
+    missing or stale.
 
     \b
     Examples:
       storybot ask "How many people did the NYPD lock up in 2016?"
       printf 'Who spoke first?\\nWhat did the DOJ say?\\n' | storybot ask --json -
+      echo '{"question": "what did he say about ICE?", "history": ["who is Ed Mullins?"]}' | storybot ask --json -
     """
     settings = _settings()
     k = top_k or settings.top_k
@@ -195,57 +185,10 @@ def ask(question: str, as_json: bool, top_k: int | None) -> None:
     with _errors_as_lines():
         engine = _open_engine(settings)
         if question == "-":
-            _ask_stream(engine, k, as_json)
+            ask_stream(engine, k, as_json)
             return
         answer = engine.answer(question, k=k)
     click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else format_answer(answer))
-
-
-def _ask_stream(engine: Engine, k: int, as_json: bool) -> None:
-    """One answer per input line, in order, flushed as written; a bad line does not stop it.
-
-    A reader thread hands lines to the micro-batcher as they arrive, so lines piped in together
-    share forward passes of the model, while answers still come out in input order.
-    """
-    import queue
-    import threading
-    from concurrent.futures import Future
-
-    from index import check_question
-    from index.batching import MicroBatcher
-
-    pending: queue.SimpleQueue[tuple[str, Future[Answer] | QuestionError] | None] = queue.SimpleQueue()
-
-    def read(batcher: MicroBatcher) -> None:
-        try:
-            for raw in sys.stdin:
-                line = raw.rstrip("\r\n")
-                try:
-                    check_question(line, engine.config.max_question_chars)
-                except QuestionError as exc:
-                    pending.put((line, exc))
-                else:
-                    pending.put((line, batcher.submit(line, k=k)))
-        finally:
-            pending.put(None)
-
-    with MicroBatcher(engine) as batcher:
-        threading.Thread(target=read, args=(batcher,), name="storybot-stdin", daemon=True).start()
-        while (item := pending.get()) is not None:
-            line, waiting = item
-            try:
-                if isinstance(waiting, QuestionError):
-                    raise waiting
-                answer = waiting.result()
-            except QuestionError as exc:
-                if as_json:
-                    out = json.dumps({"question": line, "answered": False, "error": str(exc)}, ensure_ascii=False)
-                else:
-                    out = f"Q: {line}\n\nstorybot: {exc}"
-            else:
-                out = json.dumps(answer.to_json(), ensure_ascii=False) if as_json else format_answer(answer) + "\n"
-            click.echo(out)
-            sys.stdout.flush()
 
 
 @main.command("run")
@@ -282,7 +225,7 @@ def invite_url_command() -> None:
 @main.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(as_json: bool) -> None:
-    """What the records hold: questions asked, share answered, unanswered questions, 👎 answers."""
+    """What the records hold: questions by outcome, votes, unanswered questions, 👎 and judged unsure answers."""
     settings = _settings()
     with _errors_as_lines():
         from bot.records import Records, format_stats
@@ -298,6 +241,41 @@ def stats(as_json: bool) -> None:
         click.echo(json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=str))
     else:
         click.echo(format_stats(figures))
+
+
+@main.command("questions")
+@click.option("-n", "--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
+@click.option(
+    "--outcome",
+    type=click.Choice(["answered", "unsure", "not_in_story"]),
+    default=None,
+    help="Only questions with this outcome.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
+def questions(limit: int, outcome: str | None, as_json: bool) -> None:
+    """What readers asked, newest first: each question's outcome, the quotes given and the votes.
+
+    \b
+    Examples:
+      storybot questions --outcome unsure
+      storybot questions -n 100 --json
+    """
+    settings = _settings()
+    with _errors_as_lines():
+        from bot.records import Records, format_questions
+
+        records = Records.from_settings(settings)
+        try:
+            rows = records.recent(limit, outcome)
+        finally:
+            records.close()
+    if as_json:
+        from dataclasses import asdict
+
+        for row in rows:
+            click.echo(json.dumps(asdict(row), ensure_ascii=False))
+    else:
+        click.echo(format_questions(rows, log_questions=settings.log_questions))
 
 
 @main.command("eval")

@@ -24,8 +24,9 @@ _SPAN = r"(?P<paragraph>\d{1,6}):(?P<start>\d{1,7}):(?P<end>\d{1,7})"
 SHOW_TEMPLATE = re.compile(rf"sb:p:(?P<index>\d):{_KEY}:{_SPAN}:(?P<corpus>[0-9a-f]{{1,8}}):(?P<text>[0-9a-f]{{8}})$")
 """Show paragraph: quote index, story key, paragraph, span, corpus hash prefix, quoted-text hash."""
 
-VOTE_TEMPLATE = re.compile(r"sb:v:(?P<vote>[ud]):(?P<answer>[0-9a-f]{12}):(?P<corpus>[0-9a-f]{0,8})$")
-"""Feedback vote: up or down, the answer id, corpus hash prefix."""
+VOTE_TEMPLATE = re.compile(r"sb:v:(?P<vote>[udyn]):(?P<answer>[0-9a-f]{12}):(?P<corpus>[0-9a-f]{0,8})$")
+"""Feedback vote: 👍/👎 on an answer (u, d) or "This answers it"/"It doesn't" on an unsure one (y, n), the
+answer id, corpus hash prefix."""
 
 
 def story_key(file: str) -> str:
@@ -106,14 +107,21 @@ class QuoteRef:
 
 @dataclass(frozen=True, slots=True)
 class VoteRef:
-    """A 👍 or 👎 on one answer."""
+    """A 👍 or 👎 on one answer, or on an unsure one "This answers it" (up) or "It doesn't"."""
 
     up: bool
     answer_id: str
     corpus: str
+    unsure: bool = False
+
+    @property
+    def kind(self) -> str:
+        """How the records file the vote: "thumbs" (👍/👎) or "unsure" (whether the closest passages answer it)."""
+        return "unsure" if self.unsure else "thumbs"
 
     def custom_id(self) -> str:
-        value = f"sb:v:{'u' if self.up else 'd'}:{self.answer_id}:{self.corpus}"
+        letter = ("y" if self.up else "n") if self.unsure else ("u" if self.up else "d")
+        value = f"sb:v:{letter}:{self.answer_id}:{self.corpus}"
         assert len(value) <= MAX_CUSTOM_ID and VOTE_TEMPLATE.match(value), value
         return value
 
@@ -124,4 +132,5 @@ class VoteRef:
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> VoteRef:
-        return cls(match["vote"] == "u", match["answer"], match["corpus"])
+        vote = match["vote"]
+        return cls(vote in "uy", match["answer"], match["corpus"], unsure=vote in "yn")

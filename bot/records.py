@@ -1,9 +1,15 @@
-"""The records database: questions, the quotes given, latency and 👍/👎 votes, for `storybot stats`.
+"""The records database: questions with their outcome, the quotes given, latency and votes, for `storybot stats`.
 
 SQLite in WAL mode in `STORYBOT_DATA_DIR`. User ids are stored only as an HMAC keyed with a
 secret generated per install (so ids cannot be looked up); question logging can be turned off
 (votes are still kept); old records are purged after `STORYBOT_RETENTION_DAYS`. Methods block:
 the bot calls them through `asyncio.to_thread`. Pure module: no discord import.
+
+Schema 2 (migrated in place from 1; the figures' dataclasses and text are in `bot.record_report`):
+each question has its `outcome` (answered, unsure, not_in_story; schema-1 rows get what they
+showed: answered, or the "doesn't answer" card) and the `history` of a follow-up (a JSON list of
+the earlier questions, oldest first; `context` keeps the latest of them); each vote has its
+`kind`: "thumbs" (👍/👎 on an answer) or "unsure" ("This answers it"/"It doesn't").
 """
 
 from __future__ import annotations
@@ -11,24 +17,39 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.history import MAX_HISTORY
+from bot.record_report import (
+    DownvotedAnswer,
+    JudgedAnswer,
+    QuestionRecord,
+    RecordStats,
+    UnansweredQuestion,
+    format_questions,
+    format_stats,
+)
 from index.errors import StorybotError
 from index.types import Answer
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-SCHEMA_VERSION = 1
+__all__ = [  # the figures' types and text are re-exported from bot.record_report
+    "DB_NAME", "SCHEMA_VERSION", "SECRET_NAME", "DownvotedAnswer", "JudgedAnswer", "QuestionRecord", "RecordStats",
+    "Records", "RecordsError", "UnansweredQuestion", "format_questions", "format_stats",
+]  # fmt: skip
+
+SCHEMA_VERSION = 2
 DB_NAME = "records.sqlite3"
 SECRET_NAME = "records.key"
 
@@ -66,42 +87,29 @@ CREATE TABLE votes (
 );
 CREATE INDEX votes_voted_at ON votes (voted_at);
 """
+_SCHEMA_V2 = """
+ALTER TABLE questions ADD COLUMN outcome TEXT NOT NULL DEFAULT 'not_in_story'
+    CHECK (outcome IN ('answered', 'unsure', 'not_in_story'));
+UPDATE questions SET outcome = 'answered' WHERE answered = 1;
+ALTER TABLE questions ADD COLUMN history TEXT;
+ALTER TABLE votes ADD COLUMN kind TEXT NOT NULL DEFAULT 'thumbs' CHECK (kind IN ('thumbs', 'unsure'));
+CREATE INDEX questions_outcome ON questions (outcome, asked_at);
+"""
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+"""The statements that bring a database from the version before each key to that version."""
 
 
 class RecordsError(StorybotError):
     """The records database cannot be used; the message says which file and why."""
 
 
-@dataclass(frozen=True, slots=True)
-class UnansweredQuestion:
-    question: str
-    times: int
-    last_asked: float
-
-
-@dataclass(frozen=True, slots=True)
-class DownvotedAnswer:
-    answer_id: str
-    question: str | None  # None when question logging was off
-    citations: tuple[str, ...]  # "Story title ¶N"
-    down: int
-    up: int
-
-
-@dataclass(frozen=True, slots=True)
-class RecordStats:
-    questions: int
-    answered: int
-    votes_up: int
-    votes_down: int
-    unanswered: tuple[UnansweredQuestion, ...]
-    downvoted: tuple[DownvotedAnswer, ...]
-    log_questions: bool = True
-    median_latency_ms: float | None = None
-
-    @property
-    def answered_share(self) -> float | None:
-        return self.answered / self.questions if self.questions else None
+def _earlier(context: str | None, history: str | None) -> tuple[str, ...]:
+    """A stored follow-up's earlier questions: its JSON `history`, else its one `context`."""
+    try:
+        earlier = json.loads(history) if history else [context]
+    except ValueError:
+        earlier = [context]
+    return tuple(h for h in earlier if isinstance(h, str) and h) if isinstance(earlier, list) else ()
 
 
 def _load_secret(path: Path) -> bytes:
@@ -205,10 +213,11 @@ class Records:
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
                     raise RecordsError(f"the records database is from a newer storybot (schema {version})")
-                if version == 0:
-                    for statement in _SCHEMA_V1.split(";"):
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[step].split(";"):
                         if statement.strip():
                             self._db.execute(statement)
+                if version < SCHEMA_VERSION:
                     self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
@@ -226,18 +235,34 @@ class Records:
         return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
 
     def record_answer(
-        self, *, answer_id: str, user_id: int, via: str, answer: Answer, latency: float, context: str | None = None
+        self,
+        *,
+        answer_id: str,
+        user_id: int,
+        via: str,
+        answer: Answer,
+        latency: float,
+        context: str | None = None,
+        history: Sequence[str] = (),
     ) -> bool:
-        """Store a question and the quotes given, atomically; False when question logging is off."""
+        """Store a question, its outcome, its earlier questions and the quotes given, atomically.
+
+        `history` (oldest first) or `context` (one earlier question) make it a follow-up.
+        Returns False when question logging is off.
+        """
         if not self.log_questions:
             return False
+        earlier = [h for h in history if h][-MAX_HISTORY:] if history else [context] if context else []
+        context = earlier[-1] if history and earlier else context
         with self._lock, self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO questions (id, asked_at, user_hash, via, question, context, answered,"
-                " confidence, latency_ms, corpus_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " confidence, latency_ms, corpus_hash, outcome, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    answer_id, self._clock(), self.user_hash(user_id), via, answer.question, context,
-                    int(answer.answered), float(answer.confidence), latency * 1000.0, answer.corpus_hash,
+                    answer_id, self._clock(), self.user_hash(user_id), via, answer.question,
+                    context, int(answer.answered), float(answer.confidence),
+                    latency * 1000.0, answer.corpus_hash, answer.outcome,
+                    json.dumps(earlier, ensure_ascii=False) if earlier else None,
                 ),
             )  # fmt: skip
             self._db.executemany(
@@ -250,22 +275,39 @@ class Records:
             )
         return True
 
-    def record_vote(self, *, answer_id: str, user_id: int, up: bool) -> str:
-        """One vote per person per answer, changeable: returns "new", "changed" or "same"."""
+    def record_vote(self, *, answer_id: str, user_id: int, up: bool, kind: str = "thumbs") -> str:
+        """One vote per person per answer, changeable: returns "new", "changed" or "same".
+
+        `kind` is "thumbs" (👍/👎) or "unsure" ("This answers it" is up, "It doesn't" down).
+        """
+        if kind not in ("thumbs", "unsure"):
+            raise ValueError(f"not a kind of vote: {kind!r}")
         vote = 1 if up else -1
         user = self.user_hash(user_id)
         with self._lock, self._transaction():
             row = self._db.execute(
-                "SELECT vote FROM votes WHERE answer_id = ? AND user_hash = ?", (answer_id, user)
+                "SELECT vote, kind FROM votes WHERE answer_id = ? AND user_hash = ?", (answer_id, user)
             ).fetchone()
-            if row is not None and row[0] == vote:
+            if row is not None and (row[0], row[1]) == (vote, kind):
                 return "same"
             self._db.execute(
-                "INSERT INTO votes (answer_id, user_hash, vote, voted_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (answer_id, user_hash) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                (answer_id, user, vote, self._clock()),
+                "INSERT INTO votes (answer_id, user_hash, vote, voted_at, kind) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (answer_id, user_hash) DO UPDATE SET vote = excluded.vote,"
+                " voted_at = excluded.voted_at, kind = excluded.kind",
+                (answer_id, user, vote, self._clock(), kind),
             )
         return "new" if row is None else "changed"
+
+    def conversation(self, answer_id: str) -> list[str] | None:
+        """The questions that led to an answer, oldest first, ending with its own; None if not recorded."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT question, context, history FROM questions WHERE id = ?", (answer_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        question, context, history = row
+        return [*_earlier(context, history), question][-(MAX_HISTORY + 1) :]
 
     def purge(self, now: float | None = None) -> int:
         """Delete records older than the retention period; returns how many rows went."""
@@ -277,79 +319,81 @@ class Records:
             gone += self._db.execute("DELETE FROM votes WHERE voted_at < ?", (cutoff,)).rowcount
         return gone
 
+    def _citations(self, answer_id: str) -> tuple[str, ...]:
+        return tuple(
+            f"{story} ¶{paragraph}"
+            for story, paragraph in self._db.execute(
+                "SELECT story, paragraph FROM quotes WHERE question_id = ? ORDER BY rank", (answer_id,)
+            )
+        )
+
+    def _question(self, answer_id: str) -> str | None:
+        row = self._db.execute("SELECT question FROM questions WHERE id = ?", (answer_id,)).fetchone()
+        return row[0] if row else None
+
     def stats(self, limit: int = 10) -> RecordStats:
         """What the records hold, for `storybot stats`."""
         with self._lock:
             db = self._db
-            questions, answered = db.execute("SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions").fetchone()
-            up, down = db.execute(
-                "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM votes"
+            questions, answered, unsure, missing = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(answered), 0), COALESCE(SUM(outcome = 'unsure'), 0),"
+                " COALESCE(SUM(outcome = 'not_in_story'), 0) FROM questions"
+            ).fetchone()
+            up, down, yes, no = db.execute(
+                "SELECT COALESCE(SUM(vote = 1 AND kind = 'thumbs'), 0),"
+                " COALESCE(SUM(vote = -1 AND kind = 'thumbs'), 0), COALESCE(SUM(vote = 1 AND kind = 'unsure'), 0),"
+                " COALESCE(SUM(vote = -1 AND kind = 'unsure'), 0) FROM votes"
             ).fetchone()
             latencies = [r[0] for r in db.execute("SELECT latency_ms FROM questions ORDER BY latency_ms")]
             unanswered = tuple(
-                UnansweredQuestion(q, n, last)
-                for q, n, last in db.execute(
-                    "SELECT question, COUNT(*), MAX(asked_at) FROM questions WHERE answered = 0"
-                    " GROUP BY question ORDER BY COUNT(*) DESC, MAX(asked_at) DESC LIMIT ?",
+                UnansweredQuestion(q, n, last, outcome)
+                for q, outcome, n, last in db.execute(
+                    "SELECT question, outcome, COUNT(*), MAX(asked_at) FROM questions WHERE answered = 0"
+                    " GROUP BY question, outcome ORDER BY COUNT(*) DESC, MAX(asked_at) DESC LIMIT ?",
                     (limit,),
                 )
             )
-            downvoted = []
-            for answer_id, downs, ups in db.execute(
-                "SELECT answer_id, SUM(vote = -1), SUM(vote = 1) FROM votes GROUP BY answer_id"
-                " HAVING SUM(vote = -1) > 0 ORDER BY SUM(vote = -1) DESC, MAX(voted_at) DESC LIMIT ?",
-                (limit,),
-            ).fetchall():
-                row = db.execute("SELECT question FROM questions WHERE id = ?", (answer_id,)).fetchone()
-                cites = tuple(
-                    f"{story} ¶{paragraph}"
-                    for story, paragraph in db.execute(
-                        "SELECT story, paragraph FROM quotes WHERE question_id = ? ORDER BY rank", (answer_id,)
-                    )
-                )
-                downvoted.append(DownvotedAnswer(answer_id, row[0] if row else None, cites, downs, ups))
+            downvoted = tuple(
+                DownvotedAnswer(answer_id, self._question(answer_id), self._citations(answer_id), downs, ups)
+                for answer_id, downs, ups in db.execute(
+                    "SELECT answer_id, SUM(vote = -1), SUM(vote = 1) FROM votes WHERE kind = 'thumbs'"
+                    " GROUP BY answer_id HAVING SUM(vote = -1) > 0"
+                    " ORDER BY SUM(vote = -1) DESC, MAX(voted_at) DESC LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            )
+            judged = tuple(
+                JudgedAnswer(answer_id, self._question(answer_id), self._citations(answer_id), ups, downs)
+                for answer_id, ups, downs in db.execute(
+                    "SELECT answer_id, SUM(vote = 1), SUM(vote = -1) FROM votes WHERE kind = 'unsure'"
+                    " GROUP BY answer_id ORDER BY MAX(voted_at) DESC LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            )
         median = latencies[len(latencies) // 2] if latencies else None
-        return RecordStats(questions, answered, up, down, unanswered, tuple(downvoted), self.log_questions, median)
+        return RecordStats(
+            questions, answered, up, down, unanswered, downvoted, self.log_questions, median,
+            unsure, missing, yes, no, judged,
+        )  # fmt: skip
+
+    def recent(self, limit: int = 20, outcome: str | None = None) -> tuple[QuestionRecord, ...]:
+        """The latest recorded questions, newest first (only those of one outcome, if given), with their votes."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT q.id, q.asked_at, q.via, q.question, q.outcome, q.confidence, q.context, q.history,"
+                " COALESCE(SUM(v.vote = 1), 0), COALESCE(SUM(v.vote = -1), 0)"
+                " FROM questions q LEFT JOIN votes v ON v.answer_id = q.id"
+                " WHERE ? IS NULL OR q.outcome = ? GROUP BY q.id ORDER BY q.asked_at DESC, q.rowid DESC LIMIT ?",
+                (outcome, outcome, limit),
+            ).fetchall()
+            found = []
+            for answer_id, asked_at, via, question, kind, confidence, context, history, up, down in rows:
+                earlier, cites = _earlier(context, history), self._citations(answer_id)
+                found.append(
+                    QuestionRecord(answer_id, asked_at, via, question, kind, confidence, earlier, cites, up, down)
+                )
+        return tuple(found)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _printable(text: str, limit: int = 120) -> str:
-    """One line of user text safe for a terminal (no control characters), shortened."""
-    flat = "".join(c if c.isprintable() else " " for c in " ".join(text.split()))
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def format_stats(stats: RecordStats) -> str:
-    """`storybot stats` as plain text for people."""
-    lines = []
-    if stats.questions:
-        share = stats.answered_share or 0.0
-        lines.append(f"Questions asked: {stats.questions}")
-        lines.append(f"Answered from the story: {stats.answered} ({share:.0%})")
-        if stats.median_latency_ms is not None:
-            lines.append(f"Median answer time: {stats.median_latency_ms:.0f} ms")
-    else:
-        why = "" if stats.log_questions else " (question logging is off: STORYBOT_LOG_QUESTIONS=false)"
-        lines.append(f"Questions asked: none recorded{why}")
-    lines.append(f"Feedback: {stats.votes_up} 👍, {stats.votes_down} 👎")
-    lines.append("")
-    lines.append("Questions the story did not answer:")
-    if stats.unanswered:
-        lines.extend(f"  {u.times}× {_printable(u.question)}" for u in stats.unanswered)
-    else:
-        lines.append("  (none)")
-    lines.append("")
-    lines.append("Answers voted 👎:")
-    if stats.downvoted:
-        for d in stats.downvoted:
-            question = (
-                _printable(d.question) if d.question is not None else f"(answer {d.answer_id}; question not logged)"
-            )
-            where = "; ".join(_printable(c, 80) for c in d.citations) or "no quotes recorded"
-            lines.append(f"  {d.down} 👎 {d.up} 👍  {question}\n      quoted: {where}")
-    else:
-        lines.append("  (none)")
-    return "\n".join(lines)

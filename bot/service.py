@@ -1,10 +1,13 @@
 """Asking, voting and "Show paragraph" without Discord: the cogs only translate to and from it.
 
-`AskService` owns what every way of asking shares: the length check, the per-user cooldown,
-the in-flight bound, running the engine off the event loop (through `index.batching.MicroBatcher`,
-the same queue `storybot ask -` uses: questions that arrive together share one forward pass),
-rendering and recording. The engine reference can be swapped at any time (/reindex); a batch
-uses the engine current when it starts.
+`AskService` owns what every way of asking shares: the length check, greetings (answered with
+the help card), the per-user cooldown, the in-flight bound, running the engine off the event loop
+(through `index.batching.MicroBatcher`, the same queue `storybot ask -` uses: questions that
+arrive together share one forward pass; a follow-up's earlier questions ride along as its
+history, see `bot.history`), rendering the answer's outcome and recording it. The text a card
+shows is the question as `index.check_question` cleaned it (no mentions, links or markdown).
+The engine reference can be swapped at any time (/reindex); a batch uses the engine current
+when it starts.
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bot import render
+from bot import cards, render
 from bot.custom_ids import QuoteRef, VoteRef, corpus_prefix, new_answer_id, resolve_story_key, text_fingerprint
+from bot.greetings import is_greeting
 from bot.guard import Busy, Cooldown, InFlight
+from bot.history import clean_history
 from bot.render import Card
 from index import check_question
 from index.batching import MicroBatcher
@@ -41,6 +46,22 @@ STORY_CHANGED_TEXT = (
     "current quotes."
 )
 REINDEXED_NOTE = "The stories were re-indexed since this answer; this paragraph still holds the quote."
+VOTE_REPLIES = {
+    ("thumbs", True): ("Thanks for the 👍 — noted.", "Changed your vote to 👍.", "You already gave this answer a 👍."),
+    ("thumbs", False): ("Thanks for the 👎 — noted.", "Changed your vote to 👎.", "You already gave this answer a 👎."),
+    ("unsure", True): (
+        "Thanks — noted that these passages answer your question.",
+        "Changed your vote: these passages answer your question.",
+        "You already said these passages answer your question.",
+    ),
+    ("unsure", False): (
+        "Thanks — noted that these passages don't answer your question.",
+        "Changed your vote: these passages don't answer your question.",
+        "You already said these passages don't answer your question.",
+    ),
+}
+"""What a voter is told privately: (kind, up) → (a new vote, a changed vote, the same vote again)."""
+UNRECORDED_VOTE = {("thumbs", True): "Thanks for the 👍.", ("thumbs", False): "Thanks for the 👎."}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +115,25 @@ class AskService:
 
     # -- asking ----------------------------------------------------------------------------
 
+    def help_card(self) -> Card:
+        s = self.settings
+        return render.render_help(
+            cooldown_seconds=s.cooldown_seconds,
+            log_questions=s.log_questions,
+            retention_days=s.retention_days,
+            max_chars=s.max_question_chars,
+        )
+
     def precheck(self, question: str, user_id: int) -> Outcome | None:
-        """Fast refusals (empty, too long, cooldown, not loaded); None means go ahead (cooldown charged)."""
+        """Fast replies (empty, a greeting, too long, cooldown, not loaded); None means go ahead (cooldown charged)."""
         if self.closing:
             return Outcome(text=render.SHUTTING_DOWN_TEXT)
         try:
             cleaned = _cleaned(question)
         except QuestionError:
             return Outcome(text=render.EMPTY_TEXT)
+        if is_greeting(cleaned):  # "hi", "help", "?": how to ask, not a search of the story
+            return Outcome(card=self.help_card())
         if len(cleaned) > self.settings.max_question_chars:
             return Outcome(text=render.too_long_text(len(cleaned), self.settings.max_question_chars))
         if self.engine is None:
@@ -111,39 +143,41 @@ class AskService:
             return Outcome(text=render.cooldown_text(wait))
         return None
 
-    async def answer(self, question: str, *, user_id: int, via: str, context: str | None = None) -> Outcome:
-        """Answer a question that passed `precheck`: wait for a slot, ask the engine, render, record."""
+    async def answer(self, question: str, *, user_id: int, via: str, history: Sequence[str] = ()) -> Outcome:
+        """Answer a question that passed `precheck`: wait for a slot, ask the engine, render, record.
+
+        `history` holds the earlier questions of a follow-up's conversation, oldest first.
+        """
         started = self._clock()
+        earlier = clean_history(history)
         try:
             async with self.in_flight.slot():
-                result = await self._ask_engine(question, context)
+                result = await self._ask_engine(question, earlier)
         except Busy:
             return Outcome(text=render.BUSY_TEXT)
         if isinstance(result, QuestionError):  # the engine's own check disagreed with ours
             return Outcome(text=render.EMPTY_TEXT)
         latency = self._clock() - started
         answer_id = new_answer_id()
-        if result.answered:
-            card = render.render_answer(result, answer_id=answer_id)
-        else:
-            engine = self.engine
-            card = render.render_not_answered(result, engine.stories if engine is not None else ())
-        self._in_background(self._record(answer_id, user_id, via=via, answer=result, latency=latency, context=context))
-        log.info("Answered via %s in %.0f ms (answered=%s)", via, latency * 1000, result.answered)
+        engine = self.engine
+        card = cards.render_outcome(result, answer_id=answer_id, stories=engine.stories if engine is not None else ())
+        self._in_background(self._record(answer_id, user_id, via=via, answer=result, latency=latency, history=earlier))
+        log.info("Answered via %s in %.0f ms (%s)", via, latency * 1000, result.outcome)
         return Outcome(card=card, answer=result, answer_id=answer_id)
 
-    async def _ask_engine(self, question: str, context: str | None) -> Answer | QuestionError:
+    async def _ask_engine(self, question: str, history: list[str]) -> Answer | QuestionError:
         batcher = self._batcher
         if batcher is None:
             raise RuntimeError("the engine is not loaded")
         try:
             cleaned = _cleaned(question)
-            return await asyncio.wrap_future(batcher.submit(cleaned, k=self.settings.top_k, context=context))
+            future = batcher.submit(cleaned, k=self.settings.top_k, history=history)
+            return await asyncio.wrap_future(future)
         except QuestionError as exc:
             return exc
 
     async def _record(
-        self, answer_id: str, user_id: int, *, via: str, answer: Answer, latency: float, context: str | None
+        self, answer_id: str, user_id: int, *, via: str, answer: Answer, latency: float, history: list[str]
     ) -> None:
         records = self.records
         if records is None or not records.log_questions:
@@ -156,9 +190,16 @@ class AskService:
                 via=via,
                 answer=answer,
                 latency=latency,
-                context=context,
+                history=history,
             )
         )
+
+    async def conversation(self, answer_id: str) -> list[str] | None:
+        """The recorded questions that led to an answer, its own last; None when not recorded."""
+        records = self.records
+        if records is None or not records.log_questions:
+            return None
+        return await asyncio.to_thread(records.conversation, answer_id)
 
     def _in_background(self, coro: object) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
@@ -188,19 +229,18 @@ class AskService:
         return render.render_paragraph(story, ref.paragraph, text, start=ref.start, end=ref.end, note=note)
 
     async def vote(self, ref: VoteRef, user_id: int) -> str:
-        """Record a 👍/👎 (one per person per answer, changeable) and say what happened."""
-        emoji = "👍" if ref.up else "👎"
+        """Record a vote (one per person per answer, changeable) and say what happened.
+
+        👍/👎 on an answer, or on an unsure answer whether the closest passages answer it.
+        """
+        new, changed, same = VOTE_REPLIES[ref.kind, ref.up]
         records = self.records
         if records is None:
-            return f"Thanks for the {emoji}."
+            return UNRECORDED_VOTE.get((ref.kind, ref.up), "Thanks for telling me.")
         result = await asyncio.to_thread(
-            partial(records.record_vote, answer_id=ref.answer_id, user_id=user_id, up=ref.up)
+            partial(records.record_vote, answer_id=ref.answer_id, user_id=user_id, up=ref.up, kind=ref.kind)
         )
-        return {
-            "new": f"Thanks for the {emoji} — noted.",
-            "changed": f"Changed your vote to {emoji}.",
-            "same": f"You already gave this answer a {emoji}.",
-        }[result]
+        return {"new": new, "changed": changed, "same": same}[result]
 
     # -- lifecycle -------------------------------------------------------------------------
 

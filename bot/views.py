@@ -1,4 +1,4 @@
-"""Persistent answer buttons: "Show paragraph", 👍 and 👎.
+"""Persistent answer buttons: "Show ¶N", 👍 and 👎, and on an unsure answer "This answers it" / "It doesn't".
 
 They are `DynamicItem`s: everything they need is parsed back from their custom id (see
 `bot.custom_ids`), so they keep working after a restart and with question logging off.
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import render
+from bot.cards import ANSWERS_IT_LABEL, DOES_NOT_LABEL, ButtonSpec, Card
 from bot.custom_ids import SHOW_TEMPLATE, VOTE_TEMPLATE, QuoteRef, VoteRef
-from bot.render import ButtonSpec, Card
 
 if TYPE_CHECKING:
     from bot.core import StorybotCore
@@ -61,15 +61,24 @@ class ShowParagraphButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templa
             await _apologise(interaction, "Show paragraph")
 
 
+def _vote_button(ref: VoteRef) -> discord.ui.Button[Any]:
+    if ref.unsure:
+        label = ANSWERS_IT_LABEL if ref.up else DOES_NOT_LABEL
+        style = discord.ButtonStyle.success if ref.up else discord.ButtonStyle.secondary
+        return discord.ui.Button(label=label, style=style, custom_id=ref.custom_id())
+    emoji = "👍" if ref.up else "👎"
+    return discord.ui.Button(emoji=emoji, style=discord.ButtonStyle.secondary, custom_id=ref.custom_id())
+
+
 class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_TEMPLATE):
-    """👍 or 👎 on an answer: recorded once per person per answer (changeable), acknowledged privately."""
+    """👍/👎 on an answer, or "This answers it"/"It doesn't" on an unsure one.
+
+    Recorded once per person per answer (a second click changes the vote or says it was
+    already given), acknowledged privately.
+    """
 
     def __init__(self, ref: VoteRef) -> None:
-        super().__init__(
-            discord.ui.Button(
-                emoji="👍" if ref.up else "👎", style=discord.ButtonStyle.secondary, custom_id=ref.custom_id()
-            )
-        )
+        super().__init__(_vote_button(ref))
         self.ref = ref
 
     @classmethod

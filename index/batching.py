@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 class Answerer(Protocol):
     def answer_many(
-        self, questions: list[str], *, k: int = 3, contexts: list[str | None] | None = None
+        self, questions: list[str], *, k: int = 3, histories: list[list[str]] | None = None
     ) -> list[Answer | QuestionError]: ...
 
 
@@ -32,7 +33,7 @@ class Answerer(Protocol):
 class _Request:
     question: str
     k: int
-    context: str | None
+    history: list[str]  # the conversation's earlier questions, oldest first
     future: Future[Answer] = field(default_factory=Future)
 
 
@@ -53,10 +54,13 @@ class MicroBatcher:
         self._closed = False
         self._thread.start()
 
-    def submit(self, question: str, *, k: int = 3, context: str | None = None) -> Future[Answer]:
+    def submit(
+        self, question: str, *, k: int = 3, history: Sequence[str] = (), context: str | None = None
+    ) -> Future[Answer]:
+        """`history` (oldest first) or `context` (one earlier question) make the question a follow-up."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
-        request = _Request(question, k, context)
+        request = _Request(question, k, list(history) or ([context] if context else []))
         self._queue.put(request)
         return request.future
 
@@ -115,7 +119,7 @@ class MicroBatcher:
             results: list[Answer | BaseException]
             try:
                 results = list(
-                    engine.answer_many([r.question for r in requests], k=k, contexts=[r.context for r in requests])
+                    engine.answer_many([r.question for r in requests], k=k, histories=[r.history for r in requests])
                 )
             except Exception:
                 log.exception("A batch of %d questions failed; answering them one by one", len(requests))
@@ -131,6 +135,6 @@ class MicroBatcher:
     @staticmethod
     def _answer_one(engine: Answerer, request: _Request) -> Answer | BaseException:
         try:
-            return engine.answer_many([request.question], k=request.k, contexts=[request.context])[0]
+            return engine.answer_many([request.question], k=request.k, histories=[request.history])[0]
         except Exception as exc:
             return exc

@@ -62,7 +62,8 @@ class EngineDouble:
       2. records the batch's questions in `batches`;
       3. raises `raises`, if given;
       4. sleeps `delay` seconds;
-      5. answers: `inner.answer_many(...)`, else `canned(question, context, k)` for each question.
+      5. answers: `inner.answer_many(...)`, else `canned(question, context, k)` for each question
+         (`context`: the latest earlier question, or None).
 
     `rebuilt(**kwargs)` counts itself in `rebuilds`, returns `rebuild(self)` if given (a canned
     rebuild, at once) or else `inner.rebuilt(**kwargs)`, after waiting (at most `wait_timeout`
@@ -104,7 +105,12 @@ class EngineDouble:
             self.paragraphs = dict(paragraphs or {})
 
     def answer_many(
-        self, questions: Sequence[str], *, k: int = 3, contexts: Sequence[str | None] | None = None
+        self,
+        questions: Sequence[str],
+        *,
+        k: int = 3,
+        contexts: Sequence[str | None] | None = None,
+        histories: Sequence[Sequence[str]] | None = None,
     ) -> list[Answer | QuestionError]:
         if not self.hold.is_set():
             self.waiting.set()
@@ -115,11 +121,13 @@ class EngineDouble:
             raise self.raises.with_traceback(None)
         if self.delay:
             time.sleep(self.delay)
+        if histories is None:
+            histories = [[c] if c else [] for c in (contexts or [None] * len(questions))]
         if self.inner is not None:
-            return self.inner.answer_many(questions, k=k, contexts=contexts)
+            return self.inner.answer_many(questions, k=k, histories=histories)
         if self.canned is None:
             raise AssertionError("EngineDouble needs `inner` or `canned` to answer")
-        return [self.canned(q, c, k) for q, c in zip(questions, contexts or [None] * len(questions))]
+        return [self.canned(q, h[-1] if h else None, k) for q, h in zip(questions, histories)]
 
     def rebuilt(self, **kwargs: Any) -> tuple[Any, BuildReport]:
         with self._lock:

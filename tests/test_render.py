@@ -100,12 +100,12 @@ def test_answer_card_quotes_verbatim_with_citation_and_buttons() -> None:
     card = render_answer(answer(q, question="What did he say?"), answer_id="0123456789ab")
     assert card.title == "What did he say?"
     assert card.description.startswith('> He said "soft on crime" is \\*outrageous\\*.\n')
-    assert "— *A story*, ¶2 · [source](https://news.example/story)" in card.description
+    assert card.description.endswith("\n— ¶2\n\n**Sources**\n*A story*, ¶2 · [source](https://news.example/story)")
     assert "verbatim" in card.footer
     ids = [b.custom_id for b in card.buttons]
     ref = QuoteRef.parse(ids[0])
     assert ref is not None and (ref.key, ref.paragraph, ref.start, ref.end) == ("s.txt", 2, 0, len(q.text))
-    assert card.buttons[0].label == "Show paragraph"
+    assert card.buttons[0].label == "Show ¶2"
     assert VoteRef.parse(ids[1]) == VoteRef(True, "0123456789ab", "abcdef01")
     assert VoteRef.parse(ids[2]) == VoteRef(False, "0123456789ab", "abcdef01")
     assert not limits.message_violations({"embeds": [card.to_dict()]})
@@ -113,8 +113,8 @@ def test_answer_card_quotes_verbatim_with_citation_and_buttons() -> None:
 
 def test_answer_card_numbers_several_quotes() -> None:
     card = render_answer(answer(quote("One."), quote("Two.", paragraph=5)), answer_id="0123456789ab")
-    assert "**[1]** *A story*, ¶2" in card.description and "**[2]** *A story*, ¶5" in card.description
-    assert [b.label for b in card.buttons[:2]] == ["Show paragraph 1", "Show paragraph 2"]
+    assert card.description == "> One.\n— ¶2\n\n> Two.\n— ¶5\n\n**Sources**\n*A story*, ¶2, ¶5"
+    assert [b.label for b in card.buttons[:2]] == ["Show ¶2", "Show ¶5"]
 
 
 def test_long_quotes_shortened_at_word_boundary_within_limits() -> None:

@@ -23,7 +23,9 @@ def stand_in(corpus_hash: str = "abcdef0123", **options: Any) -> EngineDouble:
     """A tiny engine of one story: records each answer_many batch; its `hold` lets questions queue up."""
 
     def canned(question: str, _context: str | None, _k: int) -> Answer:
-        return Answer(question, (QUOTE,), 0.9 if "insult" in question else 0.1, 0.5, double.corpus_hash)
+        on_topic = "insult" in question
+        confidence, relevance = (0.9, 1.0) if on_topic else (0.1, 0.0)
+        return Answer(question, (QUOTE,), confidence, 0.5, double.corpus_hash, relevance=relevance, floor=0.3)
 
     double = EngineDouble(
         canned=canned,

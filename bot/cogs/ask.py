@@ -1,14 +1,15 @@
 """Asking: /ask, the "Ask storybot" message command, @mentions, DMs and follow-up replies.
 
 Thin: checks and answers come from `bot.service.AskService`; this module only reads questions
-out of Discord objects and sends the outcome back. Nothing it sends can ping anyone: the client
-allows no mentions (`bot.core.NO_MENTIONS`).
+out of Discord objects (the engine's cleaning drops mentions, the bot's own included) and sends
+the outcome back. A reply to one of the bot's answers is a follow-up: the earlier questions of
+that conversation (from the records, else read back along the chain of replies) go with it as its
+history. Nothing it sends can ping anyone: the client allows no mentions (`bot.core.NO_MENTIONS`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING
 
 import discord
@@ -16,6 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.custom_ids import VoteRef
+from bot.history import MAX_HISTORY
 from bot.render import FOOTER_ANSWERED, FOOTER_NOT_ANSWERED, question_from_title
 from bot.service import Outcome
 from bot.views import build_view
@@ -28,11 +31,6 @@ MAX_OPTION_CHARS = 4000  # the largest STORYBOT_MAX_QUESTION_CHARS; the setting 
 NO_TEXT = "That message has no text I can read as a question."
 
 
-def strip_bot_mention(content: str, bot_id: int) -> str:
-    """The question in a message that mentions the bot: the text without the bot's mention."""
-    return re.sub(rf"<@!?{bot_id}>", " ", content).strip()
-
-
 def answered_question(message: discord.Message, bot_id: int) -> str | None:
     """The question one of the bot's answers was about (read back from its title), else None."""
     if message.author.id != bot_id or not message.embeds:
@@ -41,6 +39,24 @@ def answered_question(message: discord.Message, bot_id: int) -> str | None:
     if embed.footer.text not in (FOOTER_ANSWERED, FOOTER_NOT_ANSWERED) or not embed.title:
         return None
     return question_from_title(embed.title) or None
+
+
+def answer_id_of(message: discord.Message) -> str | None:
+    """The answer id one of the bot's answer cards carries in its vote buttons, else None."""
+    for row in message.components:
+        for child in getattr(row, "children", ()):
+            vote = VoteRef.parse(getattr(child, "custom_id", None) or "")
+            if vote is not None:
+                return vote.answer_id
+    return None
+
+
+async def send_refusal(interaction: discord.Interaction[StorybotCore], outcome: Outcome) -> None:
+    """A fast reply, privately: a short text, or a card (the help card for "hi")."""
+    if outcome.card is not None:
+        await interaction.response.send_message(embed=outcome.card.to_embed(), ephemeral=True)
+    else:
+        await interaction.response.send_message(outcome.text, ephemeral=True)
 
 
 async def send_outcome(interaction: discord.Interaction[StorybotCore], outcome: Outcome) -> None:
@@ -57,7 +73,7 @@ async def answer_interaction(
     """Shared by /ask and the message command: refuse fast and privately, else defer and answer."""
     refusal = bot.service.precheck(question, interaction.user.id)
     if refusal is not None:
-        await interaction.response.send_message(refusal.text, ephemeral=True)
+        await send_refusal(interaction, refusal)
         return
     async with bot.service.handling():
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -119,18 +135,43 @@ class AskCog(commands.Cog):
                 await self._reply(message, Outcome(text=render.APOLOGY_TEXT))
 
     async def _answer_message(self, message: discord.Message, bot_id: int) -> None:
-        question = strip_bot_mention(message.content, bot_id)
-        context = await self._follow_up_context(message, bot_id)
-        via = "follow_up" if context else ("dm" if message.guild is None else "mention")
-        refusal = self.bot.service.precheck(question, message.author.id)
+        history = await self._conversation(message, bot_id)
+        via = "follow_up" if history else ("dm" if message.guild is None else "mention")
+        refusal = self.bot.service.precheck(message.content, message.author.id)
         if refusal is not None:
             await self._reply(message, refusal)
             return
-        outcome = await self.bot.service.answer(question, user_id=message.author.id, via=via, context=context)
+        outcome = await self.bot.service.answer(message.content, user_id=message.author.id, via=via, history=history)
         await self._reply(message, outcome)
 
-    async def _follow_up_context(self, message: discord.Message, bot_id: int) -> str | None:
-        """The earlier question when `message` replies to one of the bot's answers."""
+    async def _conversation(self, message: discord.Message, bot_id: int) -> list[str]:
+        """The earlier questions, oldest first, when `message` replies to one of the bot's answers.
+
+        The replied-to answer's question, and the questions before it: from the records when
+        they hold that answer, else read back along the replies (answer → question → answer…).
+        """
+        target = await self._replied_to(message)
+        question = answered_question(target, bot_id) if target is not None else None
+        if target is None or question is None:
+            return []
+        answer_id = answer_id_of(target)
+        recorded = await self.bot.service.conversation(answer_id) if answer_id else None
+        if recorded:
+            return recorded[-MAX_HISTORY:]
+        earlier: list[str] = []
+        current = target
+        while len(earlier) < MAX_HISTORY - 1:
+            asked = await self._replied_to(current)  # the message this answer answered
+            previous = await self._replied_to(asked) if asked is not None else None
+            before = answered_question(previous, bot_id) if previous is not None else None
+            if previous is None or before is None:
+                break
+            earlier.insert(0, before)
+            current = previous
+        return [*earlier, question]
+
+    async def _replied_to(self, message: discord.Message) -> discord.Message | None:
+        """The message `message` replies to (from the event, the cache, or fetched), else None."""
         reference = message.reference
         if reference is None or reference.message_id is None:
             return None
@@ -140,7 +181,7 @@ class AskCog(commands.Cog):
                 target = await message.channel.fetch_message(reference.message_id)
             except discord.HTTPException:
                 return None
-        return answered_question(target, bot_id)
+        return target
 
     async def _reply(self, message: discord.Message, outcome: Outcome) -> None:
         reference = message.to_reference(fail_if_not_exists=False)

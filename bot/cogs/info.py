@@ -36,11 +36,5 @@ class InfoCog(commands.Cog):
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction[StorybotCore]) -> None:
         """How to ask me, follow up, and what I record."""
-        s = self.bot.settings
-        card = render.render_help(
-            cooldown_seconds=s.cooldown_seconds,
-            log_questions=s.log_questions,
-            retention_days=s.retention_days,
-            max_chars=s.max_question_chars,
-        )
+        card = self.bot.service.help_card()
         await interaction.response.send_message(embed=card.to_embed(), ephemeral=True)
