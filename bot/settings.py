@@ -41,7 +41,7 @@ def _parse_ids(raw: str) -> tuple[int, ...]:
         if not part:
             continue
         if not part.isdigit() or not 15 <= len(part) <= 21:
-            raise ValueError(f"{part!r} is not a Discord id (a number of 17 to 20 digits)")
+            raise ValueError(f"{part!r} is not a Discord id (a number of 15 to 21 digits)")
         ids.append(int(part))
     return tuple(ids)
 

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from index import Engine, EngineConfig, build_index, index_info
-from index.errors import BuildInProgressError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
+from index.errors import (
+    BuildInProgressError,
+    IndexCorruptError,
+    IndexIncompatibleError,
+    IndexMissingError,
+    IndexStoreError,
+)
 from index.store.generations import BuildLock, current_generation, load_generation
 from tests.doubles import HashEmbedder
 from tests.helpers import write_story
@@ -164,3 +170,13 @@ def test_index_files_are_never_pickles(config: EngineConfig, hash_embedder: Hash
         assert not name.endswith((".pkl", ".pickle"))
     for name in ("sentences.npy", "paragraphs.npy"):
         np.load(report.path / name, allow_pickle=False)
+
+
+def test_an_index_folder_that_cannot_be_written_is_named(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the index folder's parent should be", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    write_story(corpus, "a.txt", "The council met on Tuesday.", "A story")
+    config = EngineConfig(corpus_dir=corpus, index_dir=blocker / "index")
+    with pytest.raises(IndexStoreError, match="cannot write the index folder"):
+        build_index(config, hash_embedder)

@@ -29,6 +29,7 @@ from index.errors import (
     IndexCorruptError,
     IndexIncompatibleError,
     IndexMissingError,
+    IndexStoreError,
 )
 from index.processes import pid_alive
 
@@ -104,7 +105,11 @@ class BuildLock:
     def __init__(self, index_dir: Path, timeout: float = 0.0) -> None:
         from filelock import FileLock
 
-        index_dir.mkdir(parents=True, exist_ok=True)
+        self._index_dir = index_dir
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unwritable(index_dir, exc) from None
         self._lock = FileLock(str(index_dir / LOCK), timeout=timeout)
 
     def __enter__(self) -> BuildLock:
@@ -114,10 +119,19 @@ class BuildLock:
             self._lock.acquire()
         except Timeout:
             raise BuildInProgressError("another build of this index is running; try again when it finishes") from None
+        except OSError as exc:
+            raise _unwritable(self._index_dir, exc) from None
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
+
+
+def _unwritable(index_dir: Path, exc: OSError) -> IndexStoreError:
+    reason = exc.strerror or exc.__class__.__name__
+    return IndexStoreError(
+        f"{index_dir}: cannot write the index folder ({reason}); check its permissions or STORYBOT_INDEX_DIR"
+    )
 
 
 def clean_leftovers(index_dir: Path) -> list[Path]:
