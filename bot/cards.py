@@ -11,7 +11,7 @@ Pure module: no discord import at module level (`storybot ask` formats its Sourc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +139,19 @@ def _quote_render(text: str) -> str:
     return block_quote(escape_markdown(text))
 
 
+def _marked_render(span: tuple[int, int] | None) -> Callable[[str], str]:
+    """Render a quote (or a prefix of it) with its answer words in bold, when they fit in it."""
+
+    def render(text: str) -> str:
+        if span is None or span[1] > len(text) or span[0] >= span[1]:
+            return _quote_render(text)
+        a, b = span
+        escaped = escape_markdown(text[:a]) + "**" + escape_markdown(text[a:b]) + "**" + escape_markdown(text[b:])
+        return block_quote(escaped)
+
+    return render
+
+
 def _show_buttons(answer: Answer, stories: Sequence[CitedStory]) -> list[ButtonSpec]:
     """One "Show ¶N" button per quoted paragraph (its first quote in bold), at most ten."""
     buttons: list[ButtonSpec] = []
@@ -177,10 +190,11 @@ def render_answer(answer: Answer, *, answer_id: str, description_limit: int = li
     markers = [f"— {marker(q, stories)}" for q in quotes]
     available = budget - len(sources) - 2 - sum(len(m) + 1 for m in markers) - 2 * (len(quotes) - 1)
     shown: dict[int, str] = {}
-    order = sorted(range(len(quotes)), key=lambda i: len(_quote_render(quotes[i].text)))
+    renders = [_marked_render(q.answer_span) for q in quotes]
+    order = sorted(range(len(quotes)), key=lambda i: len(renders[i](quotes[i].text)))
     for position, i in enumerate(order):
         share = available // (len(order) - position)
-        shown[i] = fit_prefix(quotes[i].text, share, _quote_render)[0]
+        shown[i] = fit_prefix(quotes[i].text, share, renders[i])[0]
         available -= len(shown[i])
     body = "\n\n".join(f"{shown[i]}\n{markers[i]}" for i in range(len(quotes)))
     description = head + body + (f"\n\n{sources}" if sources else "")

@@ -24,7 +24,7 @@ import click
 from bot.cards import UNSURE_LINE, cited_stories, marker, paragraph_list
 from bot.history import clean_history
 from index.errors import QuestionError
-from index.types import NOT_IN_STORY, UNSURE
+from index.types import NOT_IN_STORY, UNSURE, Quote
 
 if TYPE_CHECKING:
     from index import Answer, Engine
@@ -43,7 +43,7 @@ def format_answer(answer: Answer) -> str:
     lines.append("")
     stories = cited_stories(answer.quotes)
     for quote in answer.quotes:
-        lines.append(f"  “{quote.text}”  {marker(quote, stories)}")
+        lines.append(f"  “{marked_text(quote)}”  {marker(quote, stories)}")
     lines.append("")
     lines.append("Sources:")
     for n, story in enumerate(stories, 1):
@@ -135,3 +135,12 @@ def ask_stream(engine: Engine, k: int, as_json: bool) -> None:
                     out = _output(line, None, exc, as_json)
             click.echo(out)
             sys.stdout.flush()
+
+
+def marked_text(quote: Quote) -> str:
+    """The quote with its answer words, when the engine marked them, between ** and **."""
+    span = quote.answer_span
+    if span is None:
+        return quote.text
+    a, b = span
+    return f"{quote.text[:a]}**{quote.text[a:b]}**{quote.text[b:]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from index.corpus.stories import Corpus, load_corpus
 from index.embedding.embedder import Embedder, resolve_model
 from index.embedding.runtime import load_embedder
 from index.errors import CorpusError, IndexMissingError, QuestionError
+from index.retrieval.answer_marks import mark_answer
 from index.retrieval.chat_markup import strip_chat_markup
 from index.retrieval.compose import ADD_MARGIN, Span, arrange, compose_ranked
 from index.retrieval.features import EVIDENCE, best_rows, confidence_features, ranked_rows
@@ -29,7 +31,7 @@ from index.retrieval.scorer import Scorer, load_scorer
 from index.retrieval.spelling import Speller
 from index.store.build import BuildReport, build_in_memory, build_index
 from index.store.generations import IndexData, StoredStory, check_model, current_generation, load_generation
-from index.types import Answer, IndexInfo, Quote, StorySummary
+from index.types import ANSWERED, Answer, IndexInfo, Quote, StorySummary
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +212,7 @@ class Engine:
             sure = top[q] >= 0 and confidences[q] >= self.scorer.threshold
             spans.append(arrange(chosen, self._paragraph_of, self._span_chars, ADD_MARGIN if sure else None))
         quotes = iter(self._quotes([span for question in spans for span in question]))
-        return [
+        answers = [
             Answer(
                 question,
                 tuple(next(quotes) for _ in question_spans),
@@ -223,6 +225,7 @@ class Engine:
             )
             for q, ((_, question, _, _), question_spans) in enumerate(zip(asked, spans))
         ]
+        return [_with_answer_marked(answer, asked_as) for answer, (_, _, asked_as, _) in zip(answers, asked)]
 
     def _quotes(self, spans: list[Span]) -> list[Quote]:
         """Each span's text and citation, its sentences' positions looked up for all spans at once."""
@@ -282,6 +285,18 @@ class Engine:
 
     def info(self, *, check_stale: bool = True) -> IndexInfo:
         return index_info_of(self.data, self.is_stale() if check_stale else None)
+
+
+def _with_answer_marked(answer: Answer, asked_as: str) -> Answer:
+    """Mark the answer words in the first quote, only when sure (see `answer_marks`)."""
+    if answer.outcome != ANSWERED:
+        return answer
+    first = answer.quotes[0]
+    found = mark_answer(asked_as, first.text)
+    if found is None:
+        return answer
+    marked = replace(first, answer_start=first.start + found[0], answer_end=first.start + found[1])
+    return replace(answer, quotes=(marked, *answer.quotes[1:]))
 
 
 def _is_stale(data: IndexData, corpus_dir: Path) -> bool:

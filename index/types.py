@@ -21,6 +21,15 @@ class Quote:
     end: int
     score: float
     source: str | None = None  # the story's source URL, when its header gives one
+    answer_start: int | None = None  # the answer words, as paragraph offsets inside [start, end),
+    answer_end: int | None = None  # marked only when the engine is sure of them
+
+    @property
+    def answer_span(self) -> tuple[int, int] | None:
+        """The marked answer words as offsets into `text`, or None."""
+        if self.answer_start is None or self.answer_end is None:
+            return None
+        return self.answer_start - self.start, self.answer_end - self.start
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -32,6 +41,8 @@ class Quote:
             "end": self.end,
             "score": round(self.score, 6),
             "source": self.source,
+            "answer_start": self.answer_start,
+            "answer_end": self.answer_end,
         }
 
 

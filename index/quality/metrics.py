@@ -127,6 +127,8 @@ class Outcome:
     answered: bool
     seconds: float = 0.0
     outcome: str = ""  # answered, unsure or not_in_story
+    marked: bool = False  # the first quote has its answer words marked
+    mark_right: bool = False  # ...and the mark overlaps the gold answer
 
 
 def story_file(title: str) -> str:
@@ -155,7 +157,22 @@ def judge(question: QAQuestion, answer: Answer, seconds: float = 0.0) -> Outcome
         answered=answer.answered,
         seconds=seconds,
         outcome=answer.outcome,
+        marked=first is not None and first.answer_span is not None,
+        mark_right=first is not None and mark_overlaps_gold(first, question),
     )
+
+
+def mark_overlaps_gold(quote: Quote, question: QAQuestion) -> bool:
+    """Does the marked answer overlap the gold answer (its offsets, or any annotator's text)?"""
+    if quote.answer_start is None or quote.answer_end is None:
+        return False
+    marked = quote.text[quote.answer_start - quote.start : quote.answer_end - quote.start]
+    if any(a and (a in marked or marked in a) for a in question.answers):
+        return True
+    if question.answer_start is None or not question.answers:
+        return False
+    gold_end = question.answer_start + max(len(a) for a in question.answers)
+    return quote.answer_start < gold_end and question.answer_start < quote.answer_end
 
 
 # -- summaries --------------------------------------------------------------------------------
@@ -184,6 +201,8 @@ def retrieval_metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "mrr@3": mean_or_none([1.0 / o.rank if o.rank else 0.0 for o in ok]),
         "chars_quote1": mean_or_none([o.chars_first for o in ok if o.chars_first]),
         "chars_answer": mean_or_none([o.chars_all for o in answered]),
+        "marked": share([o.marked for o in ok if o.rank == 1]),
+        "mark_precision": share([o.mark_right for o in ok if o.marked]),
     }
 
 

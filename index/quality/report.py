@@ -79,6 +79,8 @@ OWN_ROWS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("MRR (storybot: over 3 quotes)", "mrr@3", "mrr", "n_answerable"),
     ("chars per first quote", "chars_quote1", None, None),
     ("chars per answer shown (all quotes)", "chars_answer", None, None),
+    ("answer words marked (first quote holds the answer)", "marked", None, None),
+    ("marks overlapping the gold answer", "mark_precision", None, None),
     ("AUROC answerable vs impossible", "auroc_impossible", "auroc_impossible", "n_impossible"),
     ("accuracy at threshold", "acc_thr", "acc_thr", None),
     ("precision at threshold", "precision_thr", None, None),
