@@ -322,14 +322,15 @@ def eval_command(
 ) -> None:
     """Measure answer quality on a QA set: sentence hits, abstention, pooled search, speed.
 
-    PATH is a folder with <split>_stories.jsonl and <split>_questions.jsonl (the format of
-    ../shared/data/qa/, see its README) or one of those files. Indexes are built in memory;
-    nothing is written. Tune on dev; use test only to report.
+    PATH is a folder with <split>_stories.jsonl and <split>_questions.jsonl (the format the
+    README's "Answer quality" section describes; a SQuAD slice ships in tests/data/qa_dev_subset)
+    or one of those files. Indexes are built in memory; nothing is written. Tune on dev; use
+    test only to report.
 
     \b
     Examples:
-      storybot eval ../shared/data/qa/squad2 --mode both
-      storybot eval tests/data/qa_dev_subset --max-questions 20 --json
+      storybot eval tests/data/qa_dev_subset --mode both
+      storybot eval DATA/squad2 --split test --mode both
     """
     _setup_logging("WARNING")
     with _errors_as_lines():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-# Baselines copied from ../shared/data/qa/README.md, section "Baselines (test split, all
-# questions, no subsampling)": BM25 (rank_bm25 BM25Okapi) and all-MiniLM-L6-v2 cosine, each
+# Baselines published with the SQuAD-derived QA data (its README, "Baselines (test split, all
+# questions, no subsampling)"): BM25 (rank_bm25 BM25Okapi) and all-MiniLM-L6-v2 cosine, each
 # ranking single sentences of the question's own story. Their "mrr" is over the full ranking
 # (storybot reports MRR over its 3 quotes); their acc_thr uses a threshold picked on dev.
 BASELINES: dict[str, dict[str, dict[str, float]]] = {
@@ -171,7 +171,7 @@ def format_table(report: dict[str, Any]) -> str:
         notes.append("The pooled index reuses the vectors of the per-story indexes, so its build is quick here.")
     if methods:
         notes.append(
-            "Baselines: ../shared/data/qa/README.md (test split; single sentences, so sent@k is stricter for them)."
+            "Baselines: the QA data's own README (test split; single sentences, so sent@k is stricter for them)."
         )
     if notes:
         lines += ["", *notes]
