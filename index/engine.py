@@ -144,17 +144,15 @@ class Engine:
         questions: Sequence[str],
         *,
         k: int = 3,
-        contexts: Sequence[str | None] | None = None,
         histories: Sequence[Sequence[str]] | None = None,
     ) -> list[Answer | QuestionError]:
         """Answer several questions with one batched forward pass of the model.
 
-        Each question may come with the earlier questions of its conversation: `histories`
-        (oldest first), or `contexts` (one earlier question each).
+        Each question may come with the earlier questions of its conversation (oldest first).
         """
         started = time.perf_counter()
         if histories is None:
-            histories = [[c] if c else [] for c in (contexts if contexts is not None else [None] * len(questions))]
+            histories = [[] for _ in questions]
         if len(histories) != len(questions):
             raise ValueError("one history per question")
         results: list[Answer | QuestionError | None] = [None] * len(questions)

@@ -84,3 +84,13 @@ def own_engine_config(tmp_path: Path, engine_config: EngineConfig) -> EngineConf
     shutil.copytree(engine_config.corpus_dir, root / "corpus")
     shutil.copytree(engine_config.index_dir, root / "index")
     return EngineConfig(corpus_dir=root / "corpus", index_dir=root / "index")
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path, engine_config: EngineConfig) -> Callable[..., Any]:
+    """Settings for a bot on the fake Discord over the shared bundled index, records in tmp_path."""
+
+    def make(fake: FakeDiscord, **overrides: str) -> Any:
+        return bot_settings(fake, tmp_path / "data", engine_config, **overrides)
+
+    return make

@@ -109,7 +109,6 @@ class EngineDouble:
         questions: Sequence[str],
         *,
         k: int = 3,
-        contexts: Sequence[str | None] | None = None,
         histories: Sequence[Sequence[str]] | None = None,
     ) -> list[Answer | QuestionError]:
         if not self.hold.is_set():
@@ -122,7 +121,7 @@ class EngineDouble:
         if self.delay:
             time.sleep(self.delay)
         if histories is None:
-            histories = [[c] if c else [] for c in (contexts or [None] * len(questions))]
+            histories = [[] for _ in questions]
         if self.inner is not None:
             return self.inner.answer_many(questions, k=k, histories=histories)
         if self.canned is None:

@@ -15,9 +15,9 @@ from bot.service import REINDEXED_NOTE, STORY_CHANGED_TEXT
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
 from tests.doubles import EngineDouble
+from tests.e2e import INSULT_Q, STORY_FILE, assert_sane, show_ids
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.fake_discord.world import MANAGE_GUILD
-from tests.test_bot_e2e_ask import INSULT_Q, STORY_FILE, assert_sane, show_ids
 
 PANDA_Q = "What did the zoo name its new panda?"
 PANDA_STORY = """---

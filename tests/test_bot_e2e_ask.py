@@ -7,64 +7,22 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot import limits, render
+from bot import render
 from bot.custom_ids import QuoteRef, VoteRef
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
 from tests.doubles import EngineDouble
+from tests.e2e import INSULT_Q, JSON, STORY_FILE, assert_sane, buttons, eventually, show_ids
 from tests.fake_discord import DefaultIds, FakeDiscord
-
-INSULT_Q = "Who called the statement an insult?"
-STORY_FILE = "000_4b5094cc93f72285.txt"
-
-JSON = dict[str, Any]
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Until condition() holds (for state the fake is not notified about, like the records)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.05)
-
-
-def buttons(message: JSON) -> list[JSON]:
-    return [c for row in message.get("components") or [] for c in row["components"]]
-
-
-def show_ids(message: JSON) -> list[str]:
-    return [b["custom_id"] for b in buttons(message) if b["custom_id"].startswith("sb:p:")]
 
 
 def vote_id(message: JSON, up: bool) -> str:
     return next(b["custom_id"] for b in buttons(message) if b["custom_id"].startswith("sb:v:u:" if up else "sb:v:d:"))
-
-
-def assert_sane(fake: FakeDiscord) -> None:
-    """Nothing the bot sent broke Discord's limits or pinged anyone; no interaction expired."""
-    assert not fake.validation_errors, fake.validation_errors
-    assert not fake.expired_interactions
-    for sent in fake.messages:
-        assert not limits.message_violations(sent["payload"]), sent["payload"]
-        assert sent["allowed_mentions"] is not None, sent
-        assert sent["allowed_mentions"].get("parse") == [] and not sent["allowed_mentions"].get("replied_user"), sent
-        assert not sent["allowed_mentions"].get("users") and not sent["allowed_mentions"].get("roles"), sent
-
-
-@pytest.fixture
-def settings_for(tmp_path: Path, engine_config: EngineConfig) -> Callable[..., Any]:
-    def make(fake: FakeDiscord, **overrides: str) -> Any:
-        return bot_settings(fake, tmp_path / "data", engine_config, **overrides)
-
-    return make
 
 
 async def test_commands_synced_to_the_host_server(fake_discord: FakeDiscord, engine: Engine, settings_for: Any) -> None:

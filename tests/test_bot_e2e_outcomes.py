@@ -13,23 +13,18 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from bot import limits
 from bot.cards import ANSWERS_IT_LABEL, DOES_NOT_LABEL, SOURCES_HEADING, UNSURE_LINE
 from bot.custom_ids import VoteRef
-from index import UNSURE, Engine, EngineConfig, check_question
-from tests.bot_fixtures import bot_settings, storybot_running
+from index import UNSURE, Engine, check_question
+from tests.bot_fixtures import storybot_running
+from tests.e2e import INSULT_Q, JSON, assert_sane, buttons, eventually
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.helpers import MODEL_CACHE, REPO
 
-JSON = dict[str, Any]
-INSULT_Q = "Who called the statement an insult?"
 UNSURE_CANDIDATES = (
     "where does the message not seem to have reached",
     "what happened",
@@ -40,29 +35,8 @@ MULLINS_Q, ICE_Q = "who is ed mullins", "what did he say about ICE"
 HELP_TITLE = "How to ask storybot"
 
 
-async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.05)
-
-
-def buttons(message: JSON) -> list[JSON]:
-    return [c for row in message.get("components") or [] for c in row["components"]]
-
-
 def button_id(message: JSON, label: str) -> str:
     return next(b["custom_id"] for b in buttons(message) if b.get("label") == label)
-
-
-def assert_sane(fake: FakeDiscord) -> None:
-    """Nothing the bot sent broke Discord's limits or could ping anyone; no interaction expired."""
-    assert not fake.validation_errors, fake.validation_errors
-    assert not fake.expired_interactions
-    for sent in fake.messages:
-        assert not limits.message_violations(sent["payload"]), sent["payload"]
-        assert sent["allowed_mentions"] is not None and sent["allowed_mentions"].get("parse") == [], sent
 
 
 def unsure_question(engine: Engine) -> str:
@@ -85,14 +59,6 @@ def storybot_cli(args: list[str], cwd: Path, data_dir: Path) -> subprocess.Compl
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-def settings_for(tmp_path: Path, engine_config: EngineConfig) -> Callable[..., Any]:
-    def make(fake: FakeDiscord, **overrides: str) -> Any:
-        return bot_settings(fake, tmp_path / "data", engine_config, **overrides)
-
-    return make
 
 
 async def test_unsure_answer_shows_the_closest_passages_and_records_votes(

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import INSULT_Q, assert_sane
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.helpers import BUNDLED_CORPUS, REPO
-from tests.test_bot_e2e_ask import INSULT_Q, assert_sane
 
 pytestmark = pytest.mark.model  # `storybot run` loads the model (and builds the index) in its process
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
+from tests.e2e import INSULT_Q, assert_sane
 from tests.fake_discord import FakeDiscord
-from tests.test_bot_e2e_ask import INSULT_Q, assert_sane
 
 
 async def test_a_429_on_the_callback_route_is_survived(

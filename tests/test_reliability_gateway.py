@@ -19,9 +19,9 @@ from bot import render
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
 from tests.doubles import EngineDouble
+from tests.e2e import INSULT_Q, assert_sane, eventually
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.reliability_fixtures import mention, outcome_of, reply_to, slow
-from tests.test_bot_e2e_ask import INSULT_Q, assert_sane, eventually
 
 NOT_IN_STORY_Q = "Who won the world cup?"
 HEARTBEAT_TIMEOUT = 3.0  # seconds without any gateway frame before discord.py calls the connection dead (default 60)

@@ -25,10 +25,10 @@ import pytest
 from bot.service import AskService
 from index import Engine, EngineConfig
 from tests.bot_fixtures import bot_settings, storybot_running
+from tests.e2e import assert_sane
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.fake_discord.payloads import MESSAGE_FLAG_LOADING
 from tests.reliability_fixtures import SLOW, outcome_of, rss_bytes
-from tests.test_bot_e2e_ask import assert_sane
 
 QUESTIONS = [
     "Who called the statement an insult?",

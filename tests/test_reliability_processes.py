@@ -26,6 +26,7 @@ from bot.records import DB_NAME, Records
 from index import Engine, EngineConfig
 from index.store.generations import BUILD_PREFIX, current_generation
 from tests.doubles import EngineDouble
+from tests.e2e import INSULT_Q, assert_sane, eventually
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.helpers import REPO
 from tests.reliability_fixtures import (
@@ -38,7 +39,6 @@ from tests.reliability_fixtures import (
     run_cli,
     without_root_file_access,
 )
-from tests.test_bot_e2e_ask import INSULT_Q, assert_sane, eventually
 
 PANDA_STORY = (
     "---\ntitle: The city zoo welcomes a giant panda\n---\nThe city zoo named its new giant panda Bao Bao on Tuesday.\n"

@@ -28,6 +28,7 @@ from index.store.build import BuildReport
 from index.types import Answer, Quote
 from tests.bot_fixtures import bot_settings, storybot_running
 from tests.doubles import EngineDouble
+from tests.e2e import INSULT_Q, assert_sane, show_ids
 from tests.fake_discord import DefaultIds, FakeDiscord
 from tests.fake_discord.world import MANAGE_GUILD
 from tests.helpers import REPO
@@ -41,7 +42,6 @@ from tests.reliability_fixtures import (
     outside,
     reply_to,
 )
-from tests.test_bot_e2e_ask import INSULT_Q, assert_sane, show_ids
 
 EXAMPLES = 100
 
