@@ -191,6 +191,30 @@ class Settings:
         "Delete records older than this many days (0 keeps them forever).",
     )
     log_level: str = _setting("STORYBOT_LOG_LEVEL", "INFO", _log_level, "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    fetch_timeout_seconds: float = _setting(
+        "STORYBOT_FETCH_TIMEOUT_SECONDS",
+        20.0,
+        _bounded_float(1, 300),
+        "Seconds `story add` may spend fetching a link, redirects included.",
+    )
+    fetch_max_bytes: int = _setting(
+        "STORYBOT_FETCH_MAX_BYTES",
+        20 * 1024 * 1024,
+        _bounded_int(1024, 200 * 1024 * 1024),
+        "Largest page or PDF `story add` downloads, in bytes (after decompression); a larger one is refused.",
+    )
+    fetch_max_redirects: int = _setting(
+        "STORYBOT_FETCH_MAX_REDIRECTS",
+        5,
+        _bounded_int(0, 20),
+        "Redirects `story add` follows for one link, each checked like the link itself.",
+    )
+    fetch_allow_loopback: bool = _setting(
+        "STORYBOT_FETCH_ALLOW_LOOPBACK",
+        False,
+        _parse_bool,
+        "Let `story add` fetch from this machine (127.0.0.1, ::1), for tests; private networks stay refused.",
+    )
     discord_api_url: str = _setting(
         "STORYBOT_DISCORD_API_URL",
         DISCORD_API_URL,
