@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     from discord import app_commands
     from discord.ext import commands
 
-from tests.fake_discord import FakeDiscord, payloads, point_discord_py_at, validation
+from tests.fake_discord import FakeDiscord, command_rules, payloads, point_discord_py_at, validation
 from tests.fake_discord.fixtures import bot_running
 from tests.fake_discord.world import (
     DefaultIds,
@@ -203,7 +203,7 @@ def test_validation_reports_discord_error_trees() -> None:
     assert "_errors" in errors["components"] and "components" in errors["components"]["0"]
     assert validation.is_empty_message({"content": "", "embeds": []}, has_files=False)
     assert not validation.is_empty_message({"content": ""}, has_files=True)
-    bad = validation.check_commands(
+    bad = command_rules.check_commands(
         [
             {"name": "Bad Name", "description": ""},
             {"name": "ok", "description": "fine", "options": [{"type": 3, "name": "a", "description": "x" * 101}]},

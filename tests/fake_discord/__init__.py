@@ -19,11 +19,21 @@ What to patch in discord.py 2.7 (done by point_discord_py_at, undone by its retu
 
 The gateway honours ``compress=zlib-stream`` (what discord.py asks for unless zstandard is
 installed); for ``zstd-stream`` it answers with plain text frames, which discord.py accepts.
+
+Beyond the default guild (``fake.ids``)::
+
+    other = fake.add_server("Other Guild")     # DefaultIds: owner, admin (Manage Server), member, #general
+    mod = fake.add_guild_member(other.guild, permissions=MANAGE_GUILD)   # or roles=[...], user_id=...
+    add = await fake.slash_command("story add", {"file": Upload(b"text", "story.txt")}, user_id=mod,
+                                   guild_id=other.guild)   # Attachment.read() fetches from the fake's CDN
+    names = await (await fake.autocomplete("story remove", {"name": "dr"}, focused="name")).choices()
+    fake.assert_heartbeats_on_time(since=started)        # no beat later than interval + 1 s
 """
 
+from .cdn import Upload
 from .discordpy import point_discord_py_at
 from .fake import FakeDiscord
 from .handles import InteractionHandle
 from .world import DefaultIds
 
-__all__ = ["DefaultIds", "FakeDiscord", "InteractionHandle", "point_discord_py_at"]
+__all__ = ["DefaultIds", "FakeDiscord", "InteractionHandle", "Upload", "point_discord_py_at"]

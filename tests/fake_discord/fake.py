@@ -1,4 +1,4 @@
-"""FakeDiscord: the core server plus what simulated users do (commands, clicks, modals, messages).
+"""FakeDiscord: the core server plus what simulated users do (commands, clicks, modals; messages in users.py).
 
 Each action builds the payload Discord would deliver and dispatches it on the bot's
 gateway session; interactions return an InteractionHandle to await the bot's answer.
@@ -11,14 +11,9 @@ import secrets
 from typing import Any
 
 from . import messaging, payloads
-from .gateway import (
-    INTENT_DIRECT_MESSAGES,
-    INTENT_GUILD_MESSAGES,
-    INTENT_MESSAGE_CONTENT,
-)
+from .cdn import Upload
 from .handles import InteractionHandle
 from .records import InteractionRecord
-from .server import FakeDiscordCore
 from .simulate import (
     OptionBuilder,
     custom_ids,
@@ -26,6 +21,7 @@ from .simulate import (
     interaction_channel,
     modal_submit_components,
 )
+from .users import UserActions, message_id
 from .world import (
     ADD_REACTIONS,
     ATTACH_FILES,
@@ -39,48 +35,14 @@ JSON = dict[str, Any]
 DM_APP_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
 
 
-def _message_id(message: JSON | int | str) -> int:
-    """Accept a message object, a sent-message record, or an id."""
-    if isinstance(message, dict):
-        return int(message["id"])
-    return int(message)
-
-
-class FakeDiscord(FakeDiscordCore):
-    """The fake Discord tests use: FakeDiscordCore plus simulated users (this module)."""
+class FakeDiscord(UserActions):
+    """The fake Discord tests use: the core server, user messages (users.py) and interactions (here)."""
 
     def handle(self, interaction_id: int) -> InteractionHandle:
         """A handle on an interaction dispatched earlier."""
         return InteractionHandle(self, self.interactions[interaction_id])
 
     # ------------------------------------------------------------ plumbing
-    def _where(self, user_id: int, guild_id: int | None, channel_id: int | None, dm: bool) -> tuple[int | None, int]:
-        """Resolve (guild_id, channel_id) from the arguments and the default world."""
-        if dm:
-            return None, self.world.dm_channel(user_id).id
-        if channel_id is not None:
-            channel = self.world.channel(channel_id)
-            if channel is None:
-                raise ValueError(f"unknown channel {channel_id}")
-            if guild_id is not None and channel.guild_id != guild_id:
-                raise ValueError(f"channel {channel_id} is not in guild {guild_id}")
-            return channel.guild_id, channel_id
-        if guild_id is None and self.ids is not None:
-            guild_id = self.ids.guild
-        if guild_id is None:
-            return None, self.world.dm_channel(user_id).id
-        channels = list(self.world.guilds[guild_id].channels)
-        if not channels:
-            raise ValueError(f"guild {guild_id} has no channel")
-        return guild_id, channels[0]
-
-    def _default_user(self, user_id: int | None) -> int:
-        if user_id is not None:
-            return user_id
-        if self.ids is None:
-            raise ValueError("user_id is required without the default world")
-        return self.ids.member
-
     async def _dispatch_interaction(
         self,
         *,
@@ -92,6 +54,7 @@ class FakeDiscord(FakeDiscordCore):
         locale: str = "en-US",
         message: JSON | None = None,
         command: JSON | None = None,
+        command_name: str | None = None,
     ) -> InteractionHandle:
         if guild_id is not None and user_id not in self.world.guilds[guild_id].members:
             raise ValueError(f"user {user_id} is not a member of guild {guild_id}")
@@ -126,7 +89,7 @@ class FakeDiscord(FakeDiscordCore):
             user_id=user_id,
             channel_id=channel_id,
             guild_id=guild_id,
-            command_name=command["name"] if command else None,
+            command_name=command_name or (command["name"] if command else None),
             command_type=int(command.get("type", 1)) if command else None,
             source_message_id=int(message["id"]) if message is not None else None,
         )
@@ -135,7 +98,8 @@ class FakeDiscord(FakeDiscordCore):
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return InteractionHandle(self, record)
 
-    def _command(self, name: str, guild_id: int | None, command_type: int) -> JSON:
+    def _command(self, name: str, guild_id: int | None, command_type: int, user_id: int) -> JSON:
+        """The command a user could run here, or LookupError saying why Discord would not offer it."""
         command = self.commands.find(name, guild_id, command_type)
         if command is None:
             raise LookupError(
@@ -147,6 +111,11 @@ class FakeDiscord(FakeDiscordCore):
             raise LookupError(f"command {name!r} is not usable in DMs (contexts={command['contexts']})")
         if guild_id is None and command.get("dm_permission") is False:
             raise LookupError(f"command {name!r} is not usable in DMs (dm_permission false)")
+        required = command.get("default_member_permissions")
+        if self.enforce_default_member_permissions and guild_id is not None and required is not None:
+            have = self.world.permissions(guild_id, user_id)
+            if int(required) & ~have:
+                raise LookupError(f"command {name!r} needs permissions {required}; user {user_id} has {have}")
         return command
 
     # ------------------------------------------------------------ commands
@@ -161,7 +130,12 @@ class FakeDiscord(FakeDiscordCore):
         dm: bool = False,
         locale: str = "en-US",
     ) -> InteractionHandle:
-        """Run "/name [subcommand...]" with options {name: value}; guild/channel default to the default world."""
+        """Run "/name [group] [subcommand]" with options {name: value}, e.g.
+        slash_command("story add", {"file": Upload(b"...", "s.txt"), "title": "T"}, guild_id=...).
+
+        Subcommands nest their options as Discord does; an attachment option takes an Upload
+        (served by the fake's CDN, listed in data.resolved.attachments). guild/channel default to
+        the default world (the guild's first channel when only guild_id is given)."""
         return await self._chat_input(name, options, None, user_id, guild_id, channel_id, dm, locale)
 
     async def autocomplete(
@@ -176,7 +150,8 @@ class FakeDiscord(FakeDiscordCore):
         dm: bool = False,
         locale: str = "en-US",
     ) -> InteractionHandle:
-        """A user typing into option `focused` (its value is the partial text); the callback holds the choices."""
+        """A user typing into option `focused` of "/name [group] [subcommand]" (its value is the
+        partial text; other options as already filled in); `await handle.choices()` reads the answer."""
         return await self._chat_input(name, options, focused, user_id, guild_id, channel_id, dm, locale)
 
     async def _chat_input(
@@ -193,8 +168,12 @@ class FakeDiscord(FakeDiscordCore):
         uid = self._default_user(user_id)
         gid, cid = self._where(uid, guild_id, channel_id, dm)
         parts = name.split()
-        command = self._command(parts[0], gid, 1)
-        builder = OptionBuilder(self.world, gid, self.snowflakes.next)
+        command = self._command(parts[0], gid, 1, uid)
+
+        def attach(upload: Upload | JSON) -> JSON:
+            return self.cdn.add(upload, channel_id=cid, ephemeral=True, max_size=payloads.ATTACHMENT_SIZE_LIMIT)
+
+        builder = OptionBuilder(self.world, gid, attach)
         data: JSON = {"id": command["id"], "name": command["name"], "type": 1}
         built = builder.build(command, parts[1:], dict(options or {}), focused)
         if built:
@@ -211,17 +190,18 @@ class FakeDiscord(FakeDiscordCore):
             channel_id=cid,
             locale=locale,
             command=command,
+            command_name=" ".join([command["name"], *parts[1:]]),
         )
 
     async def message_command(
         self, name: str, target_message: JSON | int, *, user_id: int | None = None, locale: str = "en-US"
     ) -> InteractionHandle:
         """Run a message context-menu command on a stored message (bot's or a user's)."""
-        target = self.get_message(_message_id(target_message))
+        target = self.get_message(message_id(target_message))
         uid = self._default_user(user_id)
         cid = int(target["channel_id"])
         gid = messaging.guild_of(self, cid)
-        command = self._command(name, gid, 3)
+        command = self._command(name, gid, 3, uid)
         resolved_msg = copy.deepcopy(target)
         data: JSON = {
             "id": command["id"],
@@ -249,8 +229,8 @@ class FakeDiscord(FakeDiscordCore):
         """Run a user context-menu command on target_user_id."""
         uid = self._default_user(user_id)
         gid, cid = self._where(uid, guild_id, channel_id, dm)
-        command = self._command(name, gid, 2)
-        builder = OptionBuilder(self.world, gid, self.snowflakes.next)
+        command = self._command(name, gid, 2, uid)
+        builder = OptionBuilder(self.world, gid)
         builder._add_user(target_user_id)
         data: JSON = {
             "id": command["id"],
@@ -269,7 +249,7 @@ class FakeDiscord(FakeDiscordCore):
     async def _component(
         self, message: JSON | int, custom_id: str, user_id: int | None, values: list[str] | None
     ) -> InteractionHandle:
-        stored = self.get_message(_message_id(message))
+        stored = self.get_message(message_id(message))
         component = find_component(stored.get("components") or [], custom_id)
         if component is None:
             raise LookupError(
@@ -317,72 +297,3 @@ class FakeDiscord(FakeDiscordCore):
             channel_id=rec.channel_id,
             message=message,
         )
-
-    # ------------------------------------------------------------ messages
-    async def user_message(
-        self,
-        channel_id: int | None = None,
-        author_id: int | None = None,
-        content: str = "",
-        *,
-        mentions: list[int | JSON] | None = None,
-        guild_id: int | None = None,
-        dm: bool = False,
-        reply_to: JSON | int | None = None,
-        message_reference: JSON | None = None,
-        referenced_message: JSON | None = None,
-        mention_author: bool = True,
-        embeds: list[JSON] | None = None,
-        attachments: list[JSON] | None = None,
-    ) -> JSON:
-        """A user posts a message; returns the stored (full-content) message object.
-
-        Without the MESSAGE_CONTENT intent the dispatched copy is blanked unless it is a DM or
-        mentions the bot, exactly like Discord. reply_to builds message_reference and
-        referenced_message; a reply pings the replied author when mention_author is true.
-        """
-        uid = self._default_user(author_id)
-        gid, cid = self._where(uid, guild_id, channel_id, dm)
-        if gid is not None and uid not in self.world.guilds[gid].members:
-            raise ValueError(f"user {uid} is not a member of guild {gid}")
-        if reply_to is not None:
-            referenced_message = self.get_message(_message_id(reply_to))
-        if message_reference is not None and referenced_message is None:
-            referenced_message = self.store.get(int(message_reference["message_id"]))
-        if referenced_message is not None and message_reference is None:
-            message_reference = {
-                "type": 0,
-                "message_id": referenced_message["id"],
-                "channel_id": referenced_message["channel_id"],
-            }
-            if gid is not None:
-                message_reference["guild_id"] = str(gid)
-        mention_ids = messaging.parse_mentions(content) + [
-            int(m["id"]) if isinstance(m, dict) else int(m) for m in mentions or []
-        ]
-        if referenced_message is not None and mention_author:
-            mention_ids.append(int(referenced_message["author"]["id"]))
-        message = payloads.message_payload(
-            message_id=self.snowflakes.next(),
-            channel_id=cid,
-            author=self.world.user(uid),
-            content=content,
-            embeds=embeds,
-            attachments=attachments,
-            mentions=messaging.mention_payloads(self, mention_ids, gid),
-            message_type=messaging.TYPE_REPLY if message_reference else messaging.TYPE_DEFAULT,
-            message_reference=message_reference,
-            referenced_message=messaging._strip_reference(referenced_message),
-        )
-        self.store.put(message)
-        event = messaging.gateway_message(self, message)
-        if (
-            not self.gateway.intents() & INTENT_MESSAGE_CONTENT
-            and gid is not None
-            and self.bot_user_id not in mention_ids
-        ):
-            event.update(content="", embeds=[], attachments=[], components=[])
-            event.pop("poll", None)
-        intent = INTENT_GUILD_MESSAGES if gid is not None else INTENT_DIRECT_MESSAGES
-        await self.gateway.dispatch("MESSAGE_CREATE", event, required_intent=intent)
-        return message

@@ -71,6 +71,29 @@ class InteractionHandle:
             lambda: self.callback, timeout, lambda: "no callback: " + self.describe()
         )
 
+    async def choices(self, timeout: float = 5.0) -> list[JSON]:
+        """The choices of the bot's autocomplete answer (callback type 8).
+
+        LookupError if the fake refused the answer (see errors) or the bot answered otherwise."""
+
+        def check() -> JSON | None:
+            return self.callback or (self.errors[0] if self.errors else None)
+
+        outcome = await self.fake.notifier.wait_for(
+            check, timeout, lambda: "no autocomplete choices: " + self.describe()
+        )
+        if self.callback is None:
+            raise LookupError(f"the fake refused the autocomplete answer: {outcome}")
+        if self.callback["type"] != 8:
+            raise LookupError(f"{self!r} was answered with callback type {self.callback['type']}, not 8")
+        return list(self.callback["data"].get("choices") or [])
+
+    async def wait_error(self, timeout: float = 5.0) -> JSON:
+        """The first error response the fake gave about this interaction (e.g. a refused payload)."""
+        return await self.fake.notifier.wait_for(
+            lambda: self.errors[0] if self.errors else None, timeout, lambda: "no error: " + self.describe()
+        )
+
     async def wait_message(self, predicate: Callable[[JSON], bool] | None = None, timeout: float = 5.0) -> JSON:
         """First sent-message record of this interaction matching predicate."""
 

@@ -49,24 +49,21 @@ def parse_mentions(content: str | None) -> list[int]:
     return [int(m) for m in MENTION_RE.findall(content or "")]
 
 
-def build_attachments(fake: FakeDiscordCore, payload: JSON, files: list[JSON]) -> list[JSON]:
-    """Attachment objects for uploaded files (payload 'attachments' may rename/describe them)."""
+def build_attachments(fake: FakeDiscordCore, payload: JSON, files: list[JSON], *, channel_id: int) -> list[JSON]:
+    """Attachment objects for uploaded files (payload 'attachments' may rename/describe them).
+
+    The bytes go to the fake's CDN, so the attachment URLs can be downloaded like Discord's."""
     described = {str(a.get("id")): a for a in payload.get("attachments") or []}
     result = []
     for index, file in enumerate(files):
-        attachment_id = fake.snowflakes.next()
         meta = described.get(str(index), {})
-        filename = meta.get("filename") or file["filename"]
         result.append(
-            {
-                "id": str(attachment_id),
-                "filename": filename,
-                "size": file["size"],
-                "url": f"{fake.base_url}/attachments/{attachment_id}/{filename}",
-                "proxy_url": f"{fake.base_url}/attachments/{attachment_id}/{filename}",
-                "content_type": file.get("content_type"),
-                "description": meta.get("description"),
-            }
+            fake.cdn.add_bot_file(
+                file,
+                channel_id=channel_id,
+                filename=meta.get("filename") or file["filename"],
+                description=meta.get("description"),
+            )
         )
     return result
 
@@ -97,7 +94,7 @@ def create_bot_message(
         content=payload.get("content") or "",
         embeds=payload.get("embeds"),
         components=payload.get("components"),
-        attachments=build_attachments(fake, payload, files),
+        attachments=build_attachments(fake, payload, files, channel_id=channel_id),
         mentions=mention_payloads(fake, mention_ids, guild_id),
         flags=flags,
         message_type=message_type,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Middleware
 
+from .cdn import CDN_PREFIXES
 from .payloads import error_payload, rate_limit_payload
 
 if TYPE_CHECKING:
@@ -165,8 +166,8 @@ def make_middleware(fake: FakeDiscordCore) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in fake.gateway_paths:
-            return await handler(request)
+        if request.path in fake.gateway_paths or request.path.startswith(CDN_PREFIXES):
+            return await handler(request)  # the CDN logs its own downloads (fake.cdn.requests)
         path = request.path[len(API_PREFIX) :] if request.path.startswith(API_PREFIX + "/") else request.path
         entry: JSON = {
             "method": request.method,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import messaging, payloads
+from .command_rules import check_command, check_commands
 from .rest import (
     API_PREFIX,
     BODY,
@@ -18,13 +19,7 @@ from .rest import (
     no_content,
     not_found,
 )
-from .validation import (
-    Errors,
-    check_command,
-    check_commands,
-    check_message,
-    is_empty_message,
-)
+from .validation import Errors, check_message, is_empty_message
 from .world import SEND_MESSAGES, VIEW_CHANNEL
 
 if TYPE_CHECKING:
@@ -280,7 +275,8 @@ class CoreRoutes:
         errors = check_message(body)
         if errors:
             raise invalid_form(errors)
-        merged = fake.store.merged(int(message["id"]), body, attachments=messaging.build_attachments(fake, body, files))
+        attachments = messaging.build_attachments(fake, body, files, channel_id=int(message["channel_id"]))
+        merged = fake.store.merged(int(message["id"]), body, attachments=attachments)
         if is_empty_message(merged, has_files=False):
             raise empty_message()
         fake.store.put(merged)

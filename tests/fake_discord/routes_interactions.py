@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import messaging, payloads
+from .command_rules import check_autocomplete, focused_option
 from .payloads import MESSAGE_FLAG_EPHEMERAL, MESSAGE_FLAG_LOADING
 from .records import InteractionRecord
 from .rest import (
@@ -159,17 +160,11 @@ class InteractionRoutes:
             self._validate(data, rec, prefix=["data"])
         if ctype == MESSAGE and is_empty_message(data, has_files=bool(files)):
             raise empty_message(interaction_id=rec.id)
-        if ctype == AUTOCOMPLETE and len(data.get("choices") or []) > 25:
-            raise invalid_form(
-                {
-                    "data": {
-                        "choices": {
-                            "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 25 or fewer in length."}]
-                        }
-                    }
-                },
-                interaction_id=rec.id,
-            )
+        if ctype == AUTOCOMPLETE:
+            focused = focused_option((rec.payload.get("data") or {}).get("options") or [])
+            errors = check_autocomplete(data, focused.get("type") if focused else None)
+            if errors:
+                raise invalid_form(errors, interaction_id=rec.id)
         if ctype == MODAL:
             errors = check_modal(data)
             if errors:
@@ -217,7 +212,9 @@ class InteractionRoutes:
             source = fake.store.get(rec.source_message_id)
             if ctype == UPDATE and source is not None:
                 merged = fake.store.merged(
-                    rec.source_message_id, data, attachments=messaging.build_attachments(fake, data, files)
+                    rec.source_message_id,
+                    data,
+                    attachments=messaging.build_attachments(fake, data, files, channel_id=rec.channel_id),
                 )
                 if is_empty_message(merged, has_files=False):
                     raise empty_message(interaction_id=rec.id)
@@ -251,7 +248,7 @@ class InteractionRoutes:
             message = fake.store.merged(
                 int(original["id"]),
                 {k: v for k, v in body.items() if k != "flags"},
-                attachments=messaging.build_attachments(fake, body, files),
+                attachments=messaging.build_attachments(fake, body, files, channel_id=rec.channel_id),
             )
             message["edited_timestamp"] = None
             fake.store.put(message)
@@ -277,7 +274,11 @@ class InteractionRoutes:
         message = self._owned_message(request, rec)
         body, files = request[BODY], request[FILES]
         self._validate(body, rec)
-        merged = fake.store.merged(int(message["id"]), body, attachments=messaging.build_attachments(fake, body, files))
+        merged = fake.store.merged(
+            int(message["id"]),
+            body,
+            attachments=messaging.build_attachments(fake, body, files, channel_id=rec.channel_id),
+        )
         if is_empty_message(merged, has_files=False):
             raise empty_message(interaction_id=rec.id)
         fake.store.put(merged)

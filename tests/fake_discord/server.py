@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
+from . import payloads
+from .cdn import Cdn
 from .commands import CommandRegistry
 from .gateway import (
+    INTENT_GUILD_PRESENCES,
     OP_HEARTBEAT,
     OP_INVALID_SESSION,
     OP_RECONNECT,
     PRIVILEGED_INTENTS,
     GatewayServer,
 )
+from .heartbeats import late_heartbeats
 from .records import InteractionRecord, MessageStore, Notifier
 from .rest import Fault, Faults, make_middleware
 from .routes import CoreRoutes
 from .routes_interactions import InteractionRoutes
-from .world import DefaultIds, Role, SnowflakeGenerator, World, populate_default_world
+from .world import DefaultIds, Role, SnowflakeGenerator, World, fresh_ids, populate_default_world
 
 JSON = dict[str, Any]
 
@@ -61,12 +66,16 @@ class FakeDiscordCore:
         self.internal_errors: list[JSON] = []
         self.reactions: list[JSON] = []
         self.faults = Faults()
+        self.cdn = Cdn(lambda: self.base_url, self.snowflakes.next)
         self.gateway = GatewayServer(self)
         # Knobs tests may change.
         self.heartbeat_interval_ms = 41250
         self.interaction_deadline: float | None = 3.0
         self.echo_bot_messages = True
         self.privileged_intents = PRIVILEGED_INTENTS
+        # True: a user lacking a command's default_member_permissions cannot run it (Discord hides
+        # it from them unless the server overrode it in its Integrations settings).
+        self.enforce_default_member_permissions = False
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -85,6 +94,7 @@ class FakeDiscordCore:
             app.router.add_get(path, self.gateway.handle)
         CoreRoutes(self).register(app)
         InteractionRoutes(self).register(app)
+        self.cdn.register(app)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -147,6 +157,41 @@ class FakeDiscordCore:
 
     def add_user(self, user_id: int, username: str) -> None:
         self.world.add_user(user_id, username)
+
+    def add_server(self, name: str, *, user_prefix: str | None = None) -> DefaultIds:
+        """Another guild shaped like the default one, with fresh ids: owner, admin (Manage Server
+        via a "Moderators" role), plain member, #general and the bot (with its managed role).
+
+        Usernames get user_prefix (default: the guild name, lower-cased, plus "-"). Add it before
+        the bot connects, or call announce_guild afterwards (the bot being invited meanwhile)."""
+        prefix = user_prefix if user_prefix is not None else name.lower().replace(" ", "-") + "-"
+        return populate_default_world(
+            self.world, self.bot_user_id, fresh_ids(self.snowflakes), guild_name=name, user_prefix=prefix
+        )
+
+    def add_guild_member(
+        self,
+        guild_id: int,
+        *,
+        permissions: int = 0,
+        roles: list[int] | None = None,
+        user_id: int | None = None,
+        username: str | None = None,
+    ) -> int:
+        """A member of guild_id with `roles`, plus a new role granting `permissions` when non-zero
+        (e.g. world.MANAGE_GUILD, world.ADMINISTRATOR); user_id reuses a user of another guild.
+        Returns the user id; interactions carry the permissions computed from the roles."""
+        return self.world.add_member_with(
+            guild_id, permissions=permissions, roles=roles, user_id=user_id, username=username
+        )
+
+    async def announce_guild(self, guild_id: int) -> None:
+        """GUILD_CREATE for guild_id on the bot's session, as when the bot is added to a server."""
+        guild = self.world.guilds[guild_id]
+        members = list(guild.members) if self.gateway.intents() & INTENT_GUILD_PRESENCES else [self.bot_user_id]
+        await self.gateway.dispatch(
+            "GUILD_CREATE", payloads.guild_create_payload(guild, self.world, member_ids=members)
+        )
 
     def dm_channel_id(self, user_id: int) -> int:
         """The DM channel between the bot and user_id (the same one the bot gets from the API)."""
@@ -259,6 +304,27 @@ class FakeDiscordCore:
         """Largest interval between consecutive heartbeats on one connection (0 if < 2 beats)."""
         gaps = [b[0] - a[0] for a, b in zip(self.heartbeats, self.heartbeats[1:], strict=False) if a[1] == b[1]]
         return max(gaps, default=0.0)
+
+    def late_heartbeats(self, since: float = 0.0, until: float | None = None, *, slack: float = 1.0) -> list[JSON]:
+        """Heartbeat gaps longer than the interval plus `slack` seconds overlapping [since, until].
+
+        Times are time.monotonic(); until defaults to now, so a beat overdue right now counts.
+        Each gap is {"connection", "start", "end", "gap"}; see heartbeats.late_heartbeats."""
+        return late_heartbeats(
+            self.heartbeats,
+            self.connections,
+            interval=self.heartbeat_interval_ms / 1000,
+            since=since,
+            until=time.monotonic() if until is None else until,
+            slack=slack,
+        )
+
+    def assert_heartbeats_on_time(self, since: float = 0.0, until: float | None = None, *, slack: float = 1.0) -> None:
+        """Fail (AssertionError) if any heartbeat in the window came later than interval + slack."""
+        late = self.late_heartbeats(since, until, slack=slack)
+        interval = self.heartbeat_interval_ms / 1000
+        if late:
+            raise AssertionError(f"late heartbeats (interval {interval}s, slack {slack}s): {late}")
 
     async def wait_until_ready(self, timeout: float = 10.0) -> None:
         """Until a session is READY (after IDENTIFY) or RESUMED on a live connection."""

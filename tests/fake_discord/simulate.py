@@ -7,9 +7,11 @@ user could not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import payloads
+from .cdn import Upload
 from .world import CHANNEL_DM, World
 
 JSON = dict[str, Any]
@@ -40,12 +42,20 @@ def _check_value(opt: JSON, value: Any) -> None:
 
 
 class OptionBuilder:
-    """Turns {name: value} into Discord's option list plus the resolved-data map."""
+    """Turns {name: value} into Discord's option list plus the resolved-data map.
 
-    def __init__(self, world: World, guild_id: int | None, next_id: Any) -> None:
+    attach stores an uploaded file (an Upload, or a dict of its fields) on the fake's CDN and
+    returns its attachment object; attachment options need it."""
+
+    def __init__(
+        self,
+        world: World,
+        guild_id: int | None,
+        attach: Callable[[Upload | JSON], JSON] | None = None,
+    ) -> None:
         self.world = world
         self.guild_id = guild_id
-        self.next_id = next_id
+        self.attach = attach
         self.resolved: JSON = {}
 
     def _add_user(self, user_id: int) -> None:
@@ -97,19 +107,14 @@ class OptionBuilder:
         return value
 
     def _attachment(self, value: Any) -> str:
-        """value: {"filename": ..., "size": ..., "content_type": ...} (what a user uploaded)."""
-        attachment_id = self.next_id()
-        filename = value.get("filename", "file.txt")
-        self.resolved.setdefault("attachments", {})[str(attachment_id)] = {
-            "id": str(attachment_id),
-            "filename": filename,
-            "size": int(value.get("size", 0)),
-            "url": value.get("url", f"https://cdn.invalid/{attachment_id}/{filename}"),
-            "proxy_url": value.get("url", f"https://cdn.invalid/{attachment_id}/{filename}"),
-            "content_type": value.get("content_type"),
-            "ephemeral": True,
-        }
-        return str(attachment_id)
+        """value: an Upload (or dict of its fields); resolved.attachments gets its object."""
+        if not isinstance(value, (Upload, dict)):
+            raise ValueError(f"an attachment option takes an Upload, not {type(value).__name__}")
+        if self.attach is None:
+            raise ValueError("this builder cannot upload files")
+        attachment = self.attach(value)
+        self.resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+        return str(attachment["id"])
 
     def leaf(self, defs: list[JSON], values: dict[str, Any], focused: str | None = None) -> list[JSON]:
         options = []
@@ -137,6 +142,8 @@ class OptionBuilder:
                 raise ValueError(f"/{command['name']} needs a subcommand: {[d['name'] for d in defs]}")
             return self.leaf(defs, values, focused)
         head = _find(defs, path[0], "subcommand")
+        if head["type"] not in (OPT_SUB, OPT_GROUP):
+            raise ValueError(f"{path[0]!r} is an option of /{command['name']}, not a subcommand")
         inner = self.build({"name": head["name"], "options": head.get("options") or []}, path[1:], values, focused)
         return [{"name": head["name"], "type": head["type"], "options": inner}]
 

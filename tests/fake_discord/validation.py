@@ -1,4 +1,4 @@
-"""Discord's documented limits, checked the way the API reports them.
+"""Discord's documented limits on messages and modals, checked the way the API reports them.
 
 Each validator returns Discord's nested ``errors`` object (``{"content": {"_errors": [...]}}``)
 or None, so the server can answer 400/50035 exactly like Discord and tests see which
@@ -7,7 +7,6 @@ field broke which limit.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 JSON = dict[str, Any]
@@ -20,11 +19,8 @@ MAX_ROW_ITEMS = 5
 MAX_CUSTOM_ID = 100
 MAX_BUTTON_LABEL = 80
 MAX_SELECT_OPTIONS = 25
-MAX_COMMAND_OPTIONS = 25
-MAX_CHOICES = 25
 MAX_MODAL_TITLE = 45
 COMPONENTS_V2_FLAG = 1 << 15
-COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 
 EMBED_LIMITS = {"title": 256, "description": 4096}
 
@@ -184,75 +180,6 @@ def is_empty_message(message: JSON, *, has_files: bool) -> bool:
         or message.get("poll")
         or has_files
     )
-
-
-def _check_options(options: list[JSON], path: list[str | int], errors: Errors) -> None:
-    if len(options) > MAX_COMMAND_OPTIONS:
-        errors.too_long([*path, "options"], MAX_COMMAND_OPTIONS)
-    names: set[str] = set()
-    seen_optional = False
-    for i, opt in enumerate(options):
-        opath: list[str | int] = [*path, "options", i]
-        name = str(opt.get("name", ""))
-        if not COMMAND_NAME.match(name) or name != name.lower():
-            errors.add([*opath, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
-        if name in names:
-            errors.add(
-                [*opath, "name"], "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option name already exists"
-            )
-        names.add(name)
-        desc = str(opt.get("description", ""))
-        if not 1 <= len(desc) <= 100:
-            errors.add([*opath, "description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-        if len(opt.get("choices") or []) > MAX_CHOICES:
-            errors.too_long([*opath, "choices"], MAX_CHOICES)
-        if opt.get("type") in (1, 2):
-            _check_options(opt.get("options") or [], opath, errors)
-            continue
-        if opt.get("required"):
-            if seen_optional:
-                errors.add(
-                    [*opath, "required"],
-                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
-                    "Required options must be placed before non-required options",
-                )
-        else:
-            seen_optional = True
-
-
-def check_command(command: JSON, errors: Errors, path: list[str | int]) -> None:
-    """One application command definition."""
-    ctype = int(command.get("type", 1))
-    name = str(command.get("name", ""))
-    if ctype == 1:
-        if not COMMAND_NAME.match(name) or name != name.lower():
-            errors.add([*path, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
-        desc = str(command.get("description", ""))
-        if not 1 <= len(desc) <= 100:
-            errors.add([*path, "description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-        _check_options(command.get("options") or [], path, errors)
-    else:
-        if not 1 <= len(name) <= 32:
-            errors.add([*path, "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
-        if command.get("description"):
-            errors.add(
-                [*path, "description"],
-                "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
-                "Context menu commands cannot have description",
-            )
-
-
-def check_commands(commands: list[JSON]) -> JSON | None:
-    """A bulk-overwrite list: each command plus name uniqueness per type."""
-    errors = Errors()
-    seen: set[tuple[int, str]] = set()
-    for i, cmd in enumerate(commands):
-        check_command(cmd, errors, [i])
-        key = (int(cmd.get("type", 1)), str(cmd.get("name")))
-        if key in seen:
-            errors.add([i, "name"], "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
-        seen.add(key)
-    return errors.result()
 
 
 def check_modal(data: JSON) -> JSON | None:

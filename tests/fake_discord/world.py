@@ -191,6 +191,25 @@ class World:
         self.guilds[guild_id].members[user_id] = member
         return member
 
+    def add_member_with(
+        self,
+        guild_id: int,
+        *,
+        permissions: int = 0,
+        roles: list[int] | None = None,
+        user_id: int | None = None,
+        username: str | None = None,
+    ) -> int:
+        """A member (a new user unless user_id is given) holding `roles` plus, when permissions
+        is non-zero, a new role granting them; returns the user id."""
+        uid = user_id if user_id is not None else self.snowflakes.next()
+        role_ids = list(roles or [])
+        if permissions:
+            role = self.add_role(guild_id, self.snowflakes.next(), f"role-{permissions:x}", permissions)
+            role_ids.append(role.id)
+        self.add_member(guild_id, uid, username, role_ids)
+        return uid
+
     def add_channel(self, guild_id: int, channel_id: int, name: str, *, topic: str | None = None) -> Channel:
         """Add a text channel to a guild."""
         guild = self.guilds[guild_id]
@@ -252,12 +271,21 @@ class DefaultIds:
     bot_role: int = 844444444444444442
 
 
-def populate_default_world(world: World, bot_user_id: int, ids: DefaultIds = DefaultIds()) -> DefaultIds:
-    """One guild: an owner, an admin (Manage Server via a role), a plain member, #general, the bot."""
-    world.add_user(ids.owner, "owner")
-    world.add_user(ids.admin, "admin")
-    world.add_user(ids.member, "member")
-    world.add_guild(ids.guild, "Story Guild", ids.owner)
+def populate_default_world(
+    world: World,
+    bot_user_id: int,
+    ids: DefaultIds = DefaultIds(),
+    *,
+    guild_name: str = "Story Guild",
+    user_prefix: str = "",
+) -> DefaultIds:
+    """One guild: an owner, an admin (Manage Server via a role), a plain member, #general, the bot.
+
+    Called again with fresh ids (and a user_prefix, as usernames are unique) for further guilds."""
+    world.add_user(ids.owner, f"{user_prefix}owner")
+    world.add_user(ids.admin, f"{user_prefix}admin")
+    world.add_user(ids.member, f"{user_prefix}member")
+    world.add_guild(ids.guild, guild_name, ids.owner)
     world.add_role(ids.guild, ids.admin_role, "Moderators", MANAGE_GUILD)
     bot_role = world.add_role(ids.guild, ids.bot_role, world.user(bot_user_id).username, BOT_ROLE_PERMISSIONS)
     bot_role.managed = True
@@ -266,3 +294,8 @@ def populate_default_world(world: World, bot_user_id: int, ids: DefaultIds = Def
     world.add_member(ids.guild, bot_user_id, roles=[ids.bot_role])
     world.add_channel(ids.guild, ids.channel, "general")
     return ids
+
+
+def fresh_ids(snowflakes: SnowflakeGenerator) -> DefaultIds:
+    """DefaultIds for another guild shaped like the default one, every id new."""
+    return DefaultIds(**{name: snowflakes.next() for name in DefaultIds.__dataclass_fields__})
