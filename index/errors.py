@@ -37,3 +37,9 @@ class IndexCorruptError(IndexStoreError):
 
 class BuildInProgressError(StorybotError):
     """Another process holds the build lock."""
+
+
+class ExtractionError(CorpusError):
+    """An uploaded or fetched document cannot become a story: the message says why, in one line
+    a user can act on (empty, binary, not UTF-8, the wrong type for its name, no article text,
+    a scanned or encrypted PDF)."""
