@@ -221,13 +221,13 @@ def story_lines(stories: Sequence[StorySummary], budget: int) -> str:
 
 
 def render_not_answered(answer: Answer, stories: Sequence[StorySummary]) -> Card:
-    """The story does not answer this: say so plainly, say what is covered, point to /story."""
+    """The story does not answer this: say so plainly, say what is covered, point to /story list."""
     title = shorten_title(answer.question)
     head = (
         "**The story doesn't answer that.** I reply only with verbatim quotes, and nothing in "
         "the stories I have answers this closely enough.\n\n"
     )
-    tail = "\n\nUse `/story` to see what I cover, or ask about something the stories report."
+    tail = "\n\nUse `/story list` to see what I cover, or ask about something the stories report."
     covers = "**What I cover:**\n" + story_lines(stories, 3000) if stories else "I have no stories yet."
     return Card(title, head + covers + tail, FOOTER_NOT_ANSWERED, NOT_ANSWERED_COLOR)
 

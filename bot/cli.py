@@ -6,25 +6,21 @@ Discord is imported only by the commands that talk to it, so `storybot ask` star
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli_ask import ask_stream, format_answer
-from index.errors import QuestionError, StorybotError
+from bot.cli_common import EXIT_FAILURE, EXIT_USAGE, errors_as_lines, fail, settings_or_fail, setup_logging
+from bot.cli_story import story_group
+from index.errors import StorybotError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
     from index import Engine
-
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 def _quiet_libraries() -> None:
@@ -33,41 +29,6 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-
-
-def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    click.echo(f"storybot: {message}", err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _errors_as_lines() -> Iterator[None]:
-    """Domain errors end the command with one readable line, never a traceback."""
-    try:
-        yield
-    except QuestionError as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except StorybotError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-
-
-def _settings() -> Settings:
-    from bot.settings import load_settings
-
-    with _errors_as_lines():
-        return load_settings()
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,31 +49,46 @@ def index_group() -> None:
 
 @index_group.command("build")
 def index_build() -> None:
-    """Embed the corpus and write a fresh index (the old one serves until it is done).
+    """Embed the corpus and write a fresh index (the old one serves until it is done), then the index of
+    every server with stories of its own (only their own text is embedded again).
 
     Example: storybot index build
     """
-    settings = _settings()
-    _setup_logging(settings.log_level)
-    with _errors_as_lines():
+    settings = settings_or_fail()
+    setup_logging(settings.log_level)
+    with errors_as_lines():
         from index import build_index
+        from index.corpus.scopes import guilds_with_stories
         from index.embedding.runtime import load_embedder
+        from index.library import scope_config
 
         config = settings.engine_config()
         embedder = load_embedder(config, progress=True)
         report = build_index(config, embedder, progress=True)
+        guilds = guilds_with_stories(config.corpus_dir)
     click.echo(
         f"Indexed {report.stories} stories, {report.paragraphs} paragraphs, {report.sentences} sentences "
         f"in {report.seconds:.1f} s → {report.path}"
     )
+    failed = False
+    for guild in guilds:
+        try:
+            own = build_index(scope_config(config, guild), embedder, progress=True)
+        except StorybotError as exc:
+            click.echo(f"storybot: server {guild}: {exc}", err=True)
+            failed = True
+            continue
+        click.echo(f"Indexed server {guild}: {own.stories} stories, {own.sentences} sentences → {own.path}")
+    if failed:
+        sys.exit(EXIT_FAILURE)
 
 
 @index_group.command("info")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def index_info_command(as_json: bool) -> None:
     """Show what the index holds, which model built it, and whether the corpus changed since."""
-    settings = _settings()
-    with _errors_as_lines():
+    settings = settings_or_fail()
+    with errors_as_lines():
         from index import index_info
 
         info = index_info(settings.engine_config())
@@ -138,13 +114,19 @@ def index_info_command(as_json: bool) -> None:
         click.echo(f"  - {story.title} ({story.file}, {story.paragraphs} ¶)")
 
 
-def _open_engine(settings: Settings) -> Engine:
+def _open_engine(settings: Settings, guild: str | None = None) -> Engine:
+    """The engine that answers in `guild` (its own when it has stories of its own), else the shared one."""
     from index import Engine
+    from index.corpus.scopes import guild_id_from_text
+    from index.library import config_for_guild
     from index.tuning import freeze_loaded_objects, tune_process
 
-    _setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
     tune_process()
-    engine = Engine.open(settings.engine_config(), build="if-needed", progress=True)
+    config = settings.engine_config()
+    if guild is not None:
+        config = config_for_guild(config, guild_id_from_text(guild))
+    engine = Engine.open(config, build="if-needed", progress=True)
     freeze_loaded_objects()
     return engine
 
@@ -159,7 +141,13 @@ def _open_engine(settings: Settings) -> Engine:
     default=None,
     help="How many quotes at most (default: STORYBOT_TOP_K, 3).",
 )
-def ask(question: str, as_json: bool, top_k: int | None) -> None:
+@click.option(
+    "--guild",
+    default=None,
+    metavar="ID",
+    help="Ask as in that server: its own stories beside the shared ones (default: the shared stories, as in DMs).",
+)
+def ask(question: str, as_json: bool, top_k: int | None, guild: str | None) -> None:
     """Answer QUESTION from the corpus, quoting it verbatim with citations.
 
     The answer says its outcome: answered, unsure (the closest passages; the story may not
@@ -172,18 +160,19 @@ def ask(question: str, as_json: bool, top_k: int | None) -> None:
     \b
     Examples:
       storybot ask "How many people did the NYPD lock up in 2016?"
+      storybot ask --guild 811111111111111111 "When do the bus lanes open?"
       printf 'Who spoke first?\\nWhat did the DOJ say?\\n' | storybot ask --json -
       echo '{"question": "what did he say about ICE?", "history": ["who is Ed Mullins?"]}' | storybot ask --json -
     """
-    settings = _settings()
+    settings = settings_or_fail()
     k = top_k or settings.top_k
     if question != "-":
         from index import check_question
 
-        with _errors_as_lines():
+        with errors_as_lines():
             check_question(question, settings.max_question_chars)
-    with _errors_as_lines():
-        engine = _open_engine(settings)
+    with errors_as_lines():
+        engine = _open_engine(settings, guild)
         if question == "-":
             ask_stream(engine, k, as_json)
             return
@@ -194,7 +183,7 @@ def ask(question: str, as_json: bool, top_k: int | None) -> None:
 @main.command("run")
 def run() -> None:
     """Start the Discord bot (needs DISCORD_TOKEN; builds a missing or stale index first)."""
-    settings = _settings()
+    settings = settings_or_fail()
     from bot.runner import run_bot
 
     sys.exit(run_bot(settings))
@@ -204,7 +193,7 @@ def run() -> None:
 @click.option("--global", "global_", is_flag=True, help="Sync commands to every server (takes up to an hour to show).")
 def sync(global_: bool) -> None:
     """Register the slash commands with Discord: in STORYBOT_GUILD_IDS, or globally with --global."""
-    settings = _settings()
+    settings = settings_or_fail()
     from bot.runner import sync_commands
 
     sys.exit(sync_commands(settings, global_))
@@ -213,12 +202,12 @@ def sync(global_: bool) -> None:
 @main.command("invite-url")
 def invite_url_command() -> None:
     """Print the link that adds the bot to a server, with the scopes and permissions it needs."""
-    settings = _settings()
+    settings = settings_or_fail()
     from bot.invite import application_id_from_token, invite_url
 
     app_id = settings.application_id or application_id_from_token(settings.discord_token)
     if app_id is None:
-        _fail("set STORYBOT_APPLICATION_ID (the Application ID in the developer portal) or DISCORD_TOKEN", EXIT_USAGE)
+        fail("set STORYBOT_APPLICATION_ID (the Application ID in the developer portal) or DISCORD_TOKEN", EXIT_USAGE)
     click.echo(invite_url(app_id))
 
 
@@ -226,8 +215,8 @@ def invite_url_command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(as_json: bool) -> None:
     """What the records hold: questions by outcome, votes, unanswered questions, 👎 and judged unsure answers."""
-    settings = _settings()
-    with _errors_as_lines():
+    settings = settings_or_fail()
+    with errors_as_lines():
         from bot.records import Records, format_stats
 
         records = Records.from_settings(settings)
@@ -260,8 +249,8 @@ def questions(limit: int, outcome: str | None, as_json: bool) -> None:
       storybot questions --outcome unsure
       storybot questions -n 100 --json
     """
-    settings = _settings()
-    with _errors_as_lines():
+    settings = settings_or_fail()
+    with errors_as_lines():
         from bot.records import Records, format_questions
 
         records = Records.from_settings(settings)
@@ -332,8 +321,8 @@ def eval_command(
       storybot eval tests/data/qa_dev_subset --mode both
       storybot eval DATA/squad2 --split test --mode both
     """
-    _setup_logging("WARNING")
-    with _errors_as_lines():
+    setup_logging("WARNING")
+    with errors_as_lines():
         from index.embedding.embedder import SentenceTransformerEmbedder
         from index.quality.evaluate import evaluate, select_questions
         from index.quality.qa import load_qa_set
@@ -353,6 +342,8 @@ def eval_command(
         )
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
 
+
+main.add_command(story_group)
 
 if __name__ == "__main__":
     main()

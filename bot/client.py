@@ -1,7 +1,8 @@
 """StorybotBot: the bot with its commands and buttons, given its settings and how to load the engine and records.
 
 Startup work happens once in `setup_hook` (before the gateway connects): load the records,
-load the engine (building the index first when missing or stale), add the cogs and the
+load the engine (building the index first when missing or stale) and the engines of the servers
+with stories of their own (`index.library.Library`), add the cogs and the
 persistent buttons, sync commands to the host's servers. `on_ready` only logs: it fires again
 after a failed RESUME.
 """
@@ -21,8 +22,10 @@ from discord.ext import tasks
 from bot.cogs.admin import AdminCog
 from bot.cogs.ask import AskCog
 from bot.cogs.info import InfoCog
+from bot.cogs.stories import StoriesCog
 from bot.core import StorybotCore
 from bot.views import ShowParagraphButton, VoteButton
+from index.library import Library
 
 if TYPE_CHECKING:
     from bot.records import Records
@@ -89,15 +92,18 @@ class StorybotBot(StorybotCore):
             log.info("Loading the model and the index (building the index first if it is missing or stale)")
             started = time.perf_counter()
             engine = await asyncio.to_thread(self._engine_factory)
-            self.service.engine = engine
+            library = Library(engine)
+            await asyncio.to_thread(library.open_guilds)  # the servers with stories of their own
+            self.service.use_library(library)
             log.info(
-                "Ready to answer from %d stories (index %s) after %.1f s",
+                "Ready to answer from %d shared stories (index %s) after %.1f s",
                 len(engine.stories),
                 engine.corpus_hash[:8],
                 time.perf_counter() - started,
             )
         await self.add_cog(AskCog(self))
         await self.add_cog(InfoCog(self))
+        await self.add_cog(StoriesCog(self))
         await self.add_cog(AdminCog(self))
         self.add_dynamic_items(ShowParagraphButton, VoteButton)
         if self._sync_on_start:

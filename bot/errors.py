@@ -20,3 +20,10 @@ class NotAdmin(app_commands.CheckFailure, UserFacingError):
 
     def __init__(self) -> None:
         UserFacingError.__init__(self, render.NOT_ADMIN_TEXT)
+
+
+class NotAllowed(app_commands.CheckFailure, UserFacingError):
+    """The user may not change these stories (or rebuild this server's index) here; the text says who may."""
+
+    def __init__(self, text: str) -> None:
+        UserFacingError.__init__(self, text)

@@ -91,3 +91,26 @@ def is_admin(
     if set(role_ids) & set(admin_role_ids):
         return True
     return manage_guild and guild_id in set(host_guild_ids)
+
+
+def may_change_stories(
+    *,
+    scope: int | None,
+    user_id: int,
+    guild_id: int | None,
+    role_ids: Iterable[int],
+    manage_guild: bool,
+    admin_user_ids: Iterable[int],
+    admin_role_ids: Iterable[int],
+) -> bool:
+    """Whether a user may add, update or remove the stories of `scope` (a server id, None for the shared ones).
+
+    A server's stories serve that server alone, so its own admins decide them: Manage Server there,
+    or a listed admin role held there. The shared stories serve every server and DM, so only the
+    listed admin users change them. Listed admin users may change any server's stories too.
+    """
+    if user_id in set(admin_user_ids):
+        return True
+    if scope is None or guild_id != scope:
+        return False
+    return manage_guild or bool(set(role_ids) & set(admin_role_ids))

@@ -10,6 +10,9 @@ each question has its `outcome` (answered, unsure, not_in_story; schema-1 rows g
 showed: answered, or the "doesn't answer" card) and the `history` of a follow-up (a JSON list of
 the earlier questions, oldest first; `context` keeps the latest of them); each vote has its
 `kind`: "thumbs" (👍/👎 on an answer) or "unsure" ("This answers it"/"It doesn't").
+
+Schema 3 adds `story_changes`, the admin log of stories added, updated and removed (see
+`bot.story_log`): it names who made each change and is kept until deleted (no retention purge).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from bot.record_report import (
     format_questions,
     format_stats,
 )
+from bot.story_log import StoryChangeRecord
 from index.errors import StorybotError
 from index.types import Answer
 
@@ -49,7 +53,7 @@ __all__ = [  # the figures' types and text are re-exported from bot.record_repor
     "Records", "RecordsError", "UnansweredQuestion", "format_questions", "format_stats",
 ]  # fmt: skip
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "records.sqlite3"
 SECRET_NAME = "records.key"
 
@@ -95,7 +99,22 @@ ALTER TABLE questions ADD COLUMN history TEXT;
 ALTER TABLE votes ADD COLUMN kind TEXT NOT NULL DEFAULT 'thumbs' CHECK (kind IN ('thumbs', 'unsure'));
 CREATE INDEX questions_outcome ON questions (outcome, asked_at);
 """
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_SCHEMA_V3 = """
+CREATE TABLE story_changes (
+    id INTEGER PRIMARY KEY,
+    changed_at REAL NOT NULL,
+    who TEXT NOT NULL,
+    who_name TEXT,
+    scope TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('add', 'update', 'remove')),
+    title TEXT NOT NULL,
+    file TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    origin TEXT
+);
+CREATE INDEX story_changes_changed_at ON story_changes (changed_at);
+"""
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 """The statements that bring a database from the version before each key to that version."""
 
 
@@ -393,6 +412,36 @@ class Records:
                     QuestionRecord(answer_id, asked_at, via, question, kind, confidence, earlier, cites, up, down)
                 )
         return tuple(found)
+
+    def record_story_change(
+        self,
+        *,
+        who: str,
+        who_name: str | None,
+        scope: str,
+        action: str,
+        title: str,
+        file: str,
+        content_hash: str,
+        origin: str | None,
+    ) -> None:
+        """Log one story change (`scope`: "shared" or a server id); kept whatever STORYBOT_LOG_QUESTIONS says."""
+        with self._lock, self._transaction():
+            self._db.execute(
+                "INSERT INTO story_changes (changed_at, who, who_name, scope, action, title, file, content_hash,"
+                " origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self._clock(), who, who_name, scope, action, title, file, content_hash, origin),
+            )
+
+    def story_log(self, limit: int = 50, scope: str | None = None) -> tuple[StoryChangeRecord, ...]:
+        """The latest story changes, newest first (only one scope's, if given)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT changed_at, who, who_name, scope, action, title, file, content_hash, origin"
+                " FROM story_changes WHERE ? IS NULL OR scope = ? ORDER BY changed_at DESC, id DESC LIMIT ?",
+                (scope, scope, limit),
+            ).fetchall()
+        return tuple(StoryChangeRecord(*row) for row in rows)
 
     def close(self) -> None:
         with self._lock:

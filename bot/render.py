@@ -9,6 +9,7 @@ boundaries, ending in "…" (the full paragraph is one click away). The answer c
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from bot import limits
@@ -103,8 +104,11 @@ def _when(built_at: str) -> str:
     return f"<t:{int(moment.timestamp())}:R>"
 
 
-def render_story_info(info: IndexInfo) -> Card:
-    """/story: the stories, their size, the model, when the index was built, whether it is stale."""
+def render_story_info(info: IndexInfo, own: Collection[str] = ()) -> Card:
+    """/story list: the stories, their size, the model, when the index was built, whether it is stale.
+
+    `own`: the files of the server's own stories, listed apart from the shared ones.
+    """
     state = {True: "stale — an admin can run `/reindex`", False: "up to date", None: "unknown"}[info.stale]
     fields = (
         ("Stories", str(len(info.stories))),
@@ -114,7 +118,14 @@ def render_story_info(info: IndexInfo) -> Card:
         ("Built", _when(info.built_at)),
         ("Index", state),
     )
-    description = story_lines(info.stories, 3500) if info.stories else "No stories yet."
+    if own:
+        mine = [s for s in info.stories if s.file in own]
+        shared = [s for s in info.stories if s.file not in own]
+        description = f"**This server's stories**\n{story_lines(mine, 1900)}"
+        if shared:
+            description += f"\n\n**Shared stories** (every server sees them)\n{story_lines(shared, 1500)}"
+    else:
+        description = story_lines(info.stories, 3500) if info.stories else "No stories yet."
     return Card("What I can answer from", description, "Ask with /ask, a mention or a DM.", ANSWER_COLOR, fields=fields)
 
 
@@ -144,8 +155,8 @@ def render_help(*, cooldown_seconds: float, log_questions: bool, retention_days:
         "**Show ¶N** shows the whole paragraph privately; 👍/👎 tell the host whether the answer helped, and "
         "**This answers it** / **It doesn't** whether the closest passages answered you.\n\n"
         f"**Limits**\nQuestions up to {max_chars} characters.{cooldown}\n\n"
-        "**Other commands**\n`/story` — what I cover. `/reindex` — server admins rebuild the index after the stories "
-        "change.\n\n"
+        "**Other commands**\n`/story list` — what I cover here. `/story add` and `/story remove` — server admins "
+        "change this server's stories. `/reindex` — admins rebuild the index after the stories change.\n\n"
         f"**Privacy**\n{recorded}"
     )
     return Card("How to ask storybot", description, "Quotes are verbatim from the story.", ANSWER_COLOR)
@@ -164,6 +175,13 @@ SHUTTING_DOWN_TEXT = "I'm restarting — please ask again in a minute."
 EMPTY_TEXT = "Ask me a question about the story, e.g. `/ask question: who called the statement an insult?`"
 NOT_ADMIN_TEXT = (
     "Only the bot's admins can rebuild the index (Manage Server on the host's server, or an admin user/role)."
+)
+NOT_SERVER_ADMIN_TEXT = (
+    "Only this server's admins (Manage Server, or a role the bot's host lists) can change its stories or rebuild its "
+    "index. Nothing was changed."
+)
+NOT_SHARED_ADMIN_TEXT = (
+    "Only the admins the bot's host lists can change the shared stories, which every server sees. Nothing was changed."
 )
 REINDEX_RUNNING_TEXT = "A rebuild is already running — I'll report when it finishes; please try again after that."
 REINDEX_STARTED_TEXT = (

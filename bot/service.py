@@ -6,8 +6,11 @@ the help card), the per-user cooldown, the in-flight bound, running the engine o
 arrive together share one forward pass; a follow-up's earlier questions ride along as its
 history, see `bot.history`), rendering the answer's outcome and recording it. The text a card
 shows is the question as `index.check_question` cleaned it (no mentions, links or markdown).
-The engine reference can be swapped at any time (/reindex); a batch uses the engine current
-when it starts.
+
+Each question is answered by the engine of the server it was asked in (`index.library.Library`:
+the server's own when it has stories of its own, else the shared one; DMs the shared one), and a
+"Show paragraph" button looks only at the stories of the server it is clicked in. Engines can be
+swapped at any time (/reindex, /story add); a question uses the engine current when it is asked.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bot.render import Card
 from index import check_question
 from index.batching import MicroBatcher
 from index.errors import QuestionError
+from index.library import Library
 
 if TYPE_CHECKING:
     from bot.records import Records
@@ -87,7 +91,7 @@ class AskService:
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.perf_counter) -> None:
         self.settings = settings
-        self._engine: Engine | None = None
+        self.library: Library | None = None
         self.records: Records | None = None
         self.cooldown = Cooldown(settings.cooldown_seconds)
         self.in_flight = InFlight(settings.max_in_flight, settings.queue_timeout_seconds)
@@ -101,17 +105,28 @@ class AskService:
 
     @property
     def engine(self) -> Engine | None:
-        return self._engine
+        """The shared engine: DMs and the servers without stories of their own are answered from it."""
+        return self.library.shared if self.library is not None else None
 
     @engine.setter
     def engine(self, engine: Engine | None) -> None:
-        """Swap the engine; the next batch of questions uses the new one."""
-        self._engine = engine
-        if engine is not None:
-            if self._batcher is None:
-                self._batcher = MicroBatcher(engine, max_batch=MAX_BATCH)
-            else:
-                self._batcher.engine = engine
+        """Swap the shared engine; the next question uses the new one."""
+        if engine is None:
+            self.library = None
+        elif self.library is None:
+            self.use_library(Library(engine))
+        else:
+            self.library.swap(None, engine)
+
+    def use_library(self, library: Library) -> None:
+        """Answer from `library`'s engines from now on."""
+        self.library = library
+        if self._batcher is None:
+            self._batcher = MicroBatcher(library.shared, max_batch=MAX_BATCH)
+
+    def engine_for(self, guild_id: int | None) -> Engine | None:
+        """The engine that answers in a server (None: a DM), or None while loading."""
+        return self.library.engine_for(guild_id) if self.library is not None else None
 
     # -- asking ----------------------------------------------------------------------------
 
@@ -136,42 +151,45 @@ class AskService:
             return Outcome(card=self.help_card())
         if len(cleaned) > self.settings.max_question_chars:
             return Outcome(text=render.too_long_text(len(cleaned), self.settings.max_question_chars))
-        if self.engine is None:
+        if self.library is None:
             return Outcome(text=render.NOT_READY_TEXT)
         wait = self.cooldown.hit(user_id)
         if wait is not None:
             return Outcome(text=render.cooldown_text(wait))
         return None
 
-    async def answer(self, question: str, *, user_id: int, via: str, history: Sequence[str] = ()) -> Outcome:
+    async def answer(
+        self, question: str, *, user_id: int, via: str, history: Sequence[str] = (), guild_id: int | None = None
+    ) -> Outcome:
         """Answer a question that passed `precheck`: wait for a slot, ask the engine, render, record.
 
-        `history` holds the earlier questions of a follow-up's conversation, oldest first.
+        `history` holds the earlier questions of a follow-up's conversation, oldest first; `guild_id`
+        is the server it was asked in (None: a DM), whose stories answer it.
         """
         started = self._clock()
         earlier = clean_history(history)
+        engine = self.engine_for(guild_id)
         try:
             async with self.in_flight.slot():
-                result = await self._ask_engine(question, earlier)
+                result = await self._ask_engine(question, earlier, engine)
         except Busy:
             return Outcome(text=render.BUSY_TEXT)
         if isinstance(result, QuestionError):  # the engine's own check disagreed with ours
             return Outcome(text=render.EMPTY_TEXT)
         latency = self._clock() - started
         answer_id = new_answer_id()
-        engine = self.engine
         card = cards.render_outcome(result, answer_id=answer_id, stories=engine.stories if engine is not None else ())
         self._in_background(self._record(answer_id, user_id, via=via, answer=result, latency=latency, history=earlier))
         log.info("Answered via %s in %.0f ms (%s)", via, latency * 1000, result.outcome)
         return Outcome(card=card, answer=result, answer_id=answer_id)
 
-    async def _ask_engine(self, question: str, history: list[str]) -> Answer | QuestionError:
+    async def _ask_engine(self, question: str, history: list[str], engine: Engine | None) -> Answer | QuestionError:
         batcher = self._batcher
-        if batcher is None:
+        if batcher is None or engine is None:
             raise RuntimeError("the engine is not loaded")
         try:
             cleaned = _cleaned(question)
-            future = batcher.submit(cleaned, k=self.settings.top_k, history=history)
+            future = batcher.submit(cleaned, k=self.settings.top_k, history=history, engine=engine)
             return await asyncio.wrap_future(future)
         except QuestionError as exc:
             return exc
@@ -213,9 +231,12 @@ class AskService:
 
     # -- buttons ---------------------------------------------------------------------------
 
-    def paragraph(self, ref: QuoteRef) -> Card | str:
-        """The paragraph a "Show paragraph" button points at, or why it cannot be shown."""
-        engine = self.engine
+    def paragraph(self, ref: QuoteRef, guild_id: int | None = None) -> Card | str:
+        """The paragraph a "Show paragraph" button points at, or why it cannot be shown.
+
+        Looked up only in the stories of the server the button is clicked in (`guild_id`; None: a DM).
+        """
+        engine = self.engine_for(guild_id)
         if engine is None:
             return render.NOT_READY_TEXT
         file = resolve_story_key(ref.key, (s.file for s in engine.stories))

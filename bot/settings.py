@@ -197,11 +197,12 @@ class Settings:
         _bounded_float(1, 300),
         "Seconds `story add` may spend fetching a link, redirects included.",
     )
-    fetch_max_bytes: int = _setting(
-        "STORYBOT_FETCH_MAX_BYTES",
+    max_story_bytes: int = _setting(
+        "STORYBOT_MAX_STORY_BYTES",
         20 * 1024 * 1024,
         _bounded_int(1024, 200 * 1024 * 1024),
-        "Largest page or PDF `story add` downloads, in bytes (after decompression); a larger one is refused.",
+        "Largest file or page `story add` takes, in bytes (a page counts after decompression); a larger one is "
+        "refused.",
     )
     fetch_max_redirects: int = _setting(
         "STORYBOT_FETCH_MAX_REDIRECTS",

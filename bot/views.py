@@ -34,7 +34,10 @@ async def _apologise(interaction: discord.Interaction[Any], what: str) -> None:
 
 
 class ShowParagraphButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SHOW_TEMPLATE):
-    """Shows the quoted paragraph privately, quote in bold; says so if the story changed since."""
+    """Shows the quoted paragraph privately, quote in bold; says so if the story changed since.
+
+    Only the stories of the server it is clicked in are looked at, so no other server's story shows.
+    """
 
     def __init__(self, ref: QuoteRef, label: str | None = None) -> None:
         super().__init__(
@@ -52,7 +55,7 @@ class ShowParagraphButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templa
 
     async def callback(self, interaction: discord.Interaction[StorybotCore]) -> None:  # type: ignore[override]
         try:
-            shown = interaction.client.service.paragraph(self.ref)
+            shown = interaction.client.service.paragraph(self.ref, interaction.guild_id)
             if isinstance(shown, str):
                 await interaction.response.send_message(shown, ephemeral=True)
             else:

@@ -3,7 +3,8 @@
 A worker thread waits for the first question, then collects more for a few milliseconds (or
 until the batch is full) and answers them with one `Engine.answer_many` call. Callers get a
 `concurrent.futures.Future` each (asyncio callers wrap it), resolved in any order but each with
-its own answer or its own error: one bad question never fails the others.
+its own answer or its own error: one bad question never fails the others. A question may name
+the engine that answers it (each server its own); questions for one engine share a batch.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class _Request:
     question: str
     k: int
     history: list[str]  # the conversation's earlier questions, oldest first
+    engine: Answerer | None = None  # None: the batcher's own engine
     future: Future[Answer] = field(default_factory=Future)
 
 
@@ -55,12 +57,19 @@ class MicroBatcher:
         self._thread.start()
 
     def submit(
-        self, question: str, *, k: int = 3, history: Sequence[str] = (), context: str | None = None
+        self,
+        question: str,
+        *,
+        k: int = 3,
+        history: Sequence[str] = (),
+        context: str | None = None,
+        engine: Answerer | None = None,
     ) -> Future[Answer]:
-        """`history` (oldest first) or `context` (one earlier question) make the question a follow-up."""
+        """`history` (oldest first) or `context` (one earlier question) make the question a follow-up;
+        `engine` answers it instead of the batcher's own (read when its batch starts otherwise)."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
-        request = _Request(question, k, list(history) or ([context] if context else []))
+        request = _Request(question, k, list(history) or ([context] if context else []), engine)
         self._queue.put(request)
         return request.future
 
@@ -111,11 +120,12 @@ class MicroBatcher:
         live = [r for r in batch if r.future.set_running_or_notify_cancel()]
         if not live:
             return
-        engine = self.engine
-        groups: dict[int, list[_Request]] = {}
+        default = self.engine
+        groups: dict[tuple[int, int], tuple[Answerer, list[_Request]]] = {}
         for request in live:
-            groups.setdefault(request.k, []).append(request)
-        for k, requests in groups.items():
+            engine = request.engine or default
+            groups.setdefault((id(engine), request.k), (engine, []))[1].append(request)
+        for (_, k), (engine, requests) in groups.items():
             results: list[Answer | BaseException]
             try:
                 results = list(

@@ -23,3 +23,7 @@ class EngineConfig:
     runtime: str = "auto"
     max_question_chars: int = MAX_QUESTION_CHARS
     batch_size: int = 64
+    own_stories_dir: Path | None = None
+    """A server's own stories (a folder inside corpus_dir), indexed beside the shared ones; None: shared only."""
+    shared_index_dir: Path | None = None
+    """The shared index, whose embedding cache a server's build reuses so shared stories are not embedded again."""

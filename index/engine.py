@@ -11,7 +11,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
@@ -88,10 +87,15 @@ class Engine:
         build: str = "if-needed",
         progress: bool = False,
         embedder: Embedder | None = None,
+        like: Engine | None = None,
     ) -> Engine:
-        """Load the index (building it first when missing or stale, if `build` allows)."""
+        """Load the index (building it first when missing or stale, if `build` allows).
+
+        `like`: an engine already loaded whose model and scorer this one shares (see `sibling`).
+        """
         if build not in ("if-needed", "never", "always"):
             raise ValueError(f"build must be 'if-needed', 'never' or 'always', not {build!r}")
+        embedder = embedder or (like.embedder if like is not None else None)
         model_id = embedder.model_id if embedder else resolve_model(config.model)[0]
         needs_build = build == "always"
         if not needs_build:
@@ -104,17 +108,17 @@ class Engine:
             else:
                 data = load_generation(generation)
                 check_model(data.manifest, model_id, generation)
-                if build == "if-needed" and _is_stale(data, config.corpus_dir):
+                if build == "if-needed" and _is_stale(data, config):
                     log.info("The corpus changed since the index was built; rebuilding")
                     needs_build = True
-        if needs_build:
-            load_corpus(config.corpus_dir)  # a missing or broken corpus is reported before the model loads
+        if needs_build:  # a missing or broken corpus is reported before the model loads
+            load_corpus(config.corpus_dir, own_dir=config.own_stories_dir)
         embedder = embedder or load_embedder(config, progress=progress)
         if needs_build:
             report = build_index(config, embedder, progress=progress)
             log.info("Built %d stories, %d sentences in %.1f s", report.stories, report.sentences, report.seconds)
             data = load_generation(report.path)
-        return cls(config, embedder, data)
+        return like.sibling(config, data) if like is not None else cls(config, embedder, data)
 
     @classmethod
     def from_corpus(
@@ -127,7 +131,12 @@ class Engine:
     def rebuilt(self, *, progress: bool = False) -> tuple[Engine, BuildReport]:
         """Rebuild from the corpus with the loaded model; this engine keeps serving meanwhile."""
         report = build_index(self.config, self.embedder, progress=progress)
-        return Engine(self.config, self.embedder, load_generation(report.path), self.scorer), report
+        return self.sibling(self.config, load_generation(report.path)), report
+
+    def sibling(self, config: EngineConfig, data: IndexData) -> Engine:
+        """An engine over another index that shares this one's model and scorer: one of each per process,
+        however many indexes (a server's own stories get one) it serves."""
+        return Engine(config, self.embedder, data, self.scorer)
 
     # -- answering -----------------------------------------------------------------------
 
@@ -277,7 +286,7 @@ class Engine:
     def is_stale(self) -> bool | None:
         """Has the corpus on disk changed since this index was built? None if unreadable."""
         try:
-            return _is_stale(self.data, self.config.corpus_dir)
+            return _is_stale(self.data, self.config)
         except CorpusError:
             return None
 
@@ -297,10 +306,11 @@ def _with_answer_marked(answer: Answer, asked_as: str) -> Answer:
     return replace(answer, quotes=(marked, *answer.quotes[1:]))
 
 
-def _is_stale(data: IndexData, corpus_dir: Path) -> bool:
+def _is_stale(data: IndexData, config: EngineConfig) -> bool:
     if data.manifest.get("splitter") != SPLITTER_VERSION:
         return True
-    return load_corpus(corpus_dir).content_hash != data.manifest.get("corpus_hash")
+    corpus = load_corpus(config.corpus_dir, own_dir=config.own_stories_dir)
+    return corpus.content_hash != data.manifest.get("corpus_hash")
 
 
 def story_summaries(data: IndexData) -> tuple[StorySummary, ...]:
@@ -336,7 +346,7 @@ def index_info(config: EngineConfig) -> IndexInfo:
     generation = current_generation(config.index_dir)
     data = load_generation(generation)
     try:
-        stale: bool | None = _is_stale(data, config.corpus_dir)
+        stale: bool | None = _is_stale(data, config)
     except CorpusError:
         stale = None
     return index_info_of(data, stale)

@@ -43,3 +43,8 @@ class ExtractionError(CorpusError):
     """An uploaded or fetched document cannot become a story: the message says why, in one line
     a user can act on (empty, binary, not UTF-8, the wrong type for its name, no article text,
     a scanned or encrypted PDF)."""
+
+
+class StoryRefused(CorpusError):
+    """A story cannot be added, updated or removed as asked (a title another scope already has, a
+    name no story has, the last shared story): the message says why, in one line."""

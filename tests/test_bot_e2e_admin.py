@@ -174,7 +174,7 @@ async def test_story_and_help(
 ) -> None:
     fake = fake_discord
     async with storybot_running(fake, bot_settings(fake, tmp_path / "data", engine_config), lambda: engine):
-        story = await (await fake.slash_command("story")).final_message()
+        story = await (await fake.slash_command("story list")).final_message()
         embed = story["embeds"][0]
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         assert render.escape_markdown(engine.stories[0].title) in embed["description"]

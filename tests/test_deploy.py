@@ -20,7 +20,7 @@ from bot.settings import Settings, known_variables
 from tests.helpers import REPO
 
 UNIT = REPO / "deploy" / "storybot.service"
-WRITTEN_DIRS = ("index_dir", "data_dir", "model_cache_dir")  # the folders storybot writes to
+WRITTEN_DIRS = ("index_dir", "data_dir", "model_cache_dir", "corpus_dir")  # the folders storybot writes to
 
 
 def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:

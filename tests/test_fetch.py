@@ -506,7 +506,7 @@ def test_the_default_policy_matches_the_default_settings() -> None:
         parse_settings(
             {
                 "STORYBOT_FETCH_TIMEOUT_SECONDS": "3",
-                "STORYBOT_FETCH_MAX_BYTES": "2048",
+                "STORYBOT_MAX_STORY_BYTES": "2048",
                 "STORYBOT_FETCH_MAX_REDIRECTS": "0",
                 "STORYBOT_FETCH_ALLOW_LOOPBACK": "true",
             }

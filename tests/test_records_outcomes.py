@@ -93,7 +93,7 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     finally:
         records.close()
     db = sqlite3.connect(data / DB_NAME)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert db.execute("SELECT outcome FROM questions ORDER BY id").fetchall() == [
         ("answered",),
         ("not_in_story",),

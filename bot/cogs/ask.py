@@ -77,7 +77,9 @@ async def answer_interaction(
         return
     async with bot.service.handling():
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        outcome = await bot.service.answer(question, user_id=interaction.user.id, via=via)
+        outcome = await bot.service.answer(
+            question, user_id=interaction.user.id, via=via, guild_id=interaction.guild_id
+        )
         await send_outcome(interaction, outcome)
 
 
@@ -141,7 +143,13 @@ class AskCog(commands.Cog):
         if refusal is not None:
             await self._reply(message, refusal)
             return
-        outcome = await self.bot.service.answer(message.content, user_id=message.author.id, via=via, history=history)
+        outcome = await self.bot.service.answer(
+            message.content,
+            user_id=message.author.id,
+            via=via,
+            history=history,
+            guild_id=message.guild.id if message.guild is not None else None,
+        )
         await self._reply(message, outcome)
 
     async def _conversation(self, message: discord.Message, bot_id: int) -> list[str]:

@@ -41,7 +41,7 @@ class FetchPolicy:
     def from_settings(cls, settings: Settings) -> FetchPolicy:
         return cls(
             timeout_seconds=settings.fetch_timeout_seconds,
-            max_bytes=settings.fetch_max_bytes,
+            max_bytes=settings.max_story_bytes,
             max_redirects=settings.fetch_max_redirects,
             allow_loopback=settings.fetch_allow_loopback,
         )

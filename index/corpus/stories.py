@@ -3,6 +3,9 @@
 Paragraph text is kept exactly as a reader sees it, because every quote is sliced from it.
 A `.txt` file has one paragraph per non-empty line; a `.md` file separates paragraphs by
 blank lines, and the wrapped lines of one paragraph are joined with a single space.
+
+The stories at the top of the corpus folder are shared; `guilds/<server id>/` at its top holds
+each server's own (see `index.corpus.scopes`), read only when asked for with `own_dir`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from index.errors import CorpusError
 
 STORY_SUFFIXES = (".txt", ".md")
 MAX_STORY_BYTES = 20 * 1024 * 1024
+GUILDS_DIR = "guilds"
+"""The folder at the top of the corpus that holds each server's own stories, one folder per server id."""
 FRONT_MATTER_KEYS = ("title", "source", "date", "author")
 _FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:\s*(.*)$")
 
@@ -143,11 +148,14 @@ def title_from_file(file: str) -> str:
 
 
 def story_files(corpus_dir: Path) -> list[Path]:
-    """The `.txt`/`.md` files below the folder, skipping README files and hidden paths."""
+    """The `.txt`/`.md` files below the folder, skipping README files, hidden paths and the servers' own
+    stories (`guilds/` at the top)."""
     found = []
     for path in sorted(corpus_dir.rglob("*")):
         relative = path.relative_to(corpus_dir)
         if any(part.startswith(".") for part in relative.parts):
+            continue
+        if len(relative.parts) > 1 and relative.parts[0] == GUILDS_DIR:
             continue
         if path.suffix.lower() not in STORY_SUFFIXES or not path.is_file():
             continue
@@ -157,39 +165,48 @@ def story_files(corpus_dir: Path) -> list[Path]:
     return found
 
 
-def load_corpus(corpus_dir: Path) -> Corpus:
-    """Read every story of the corpus folder, or stop with one line naming the problem."""
-    if not corpus_dir.exists():
-        raise CorpusError(f"{corpus_dir}: corpus folder not found (set STORYBOT_CORPUS_DIR)")
-    if not corpus_dir.is_dir():
-        raise CorpusError(f"{corpus_dir}: not a folder (set STORYBOT_CORPUS_DIR to the folder of stories)")
-    try:
-        os.listdir(corpus_dir)  # Path.rglob skips a folder it cannot read, which would look like an empty corpus
-        files = story_files(corpus_dir)
-    except OSError as exc:
-        raise CorpusError(
-            f"{corpus_dir}: cannot read the corpus folder ({exc.strerror or exc}); check its permissions or "
-            "STORYBOT_CORPUS_DIR"
-        ) from None
+def load_corpus(corpus_dir: Path, *, own_dir: Path | None = None) -> Corpus:
+    """Read every shared story of the corpus folder, and with `own_dir` (a folder inside it) a server's
+    own stories beside them, or stop with one line naming the problem. Titles are unique across both."""
+    files = _listed(corpus_dir)
+    if own_dir is not None and own_dir.is_dir():
+        files += _listed(own_dir)
     if not files:
         raise CorpusError(f"{corpus_dir}: no stories found (add .txt or .md files)")
     stories: list[Story] = []
     titles: dict[str, str] = {}
     for path in files:
         file = path.relative_to(corpus_dir).as_posix()
-        try:
-            size = path.stat().st_size
-            if size > MAX_STORY_BYTES:
-                raise CorpusError(
-                    f"{file}: {size:,} bytes is larger than the {MAX_STORY_BYTES // 2**20} MiB a story may be"
-                )
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CorpusError(f"{file}: cannot read it ({exc.strerror or exc})") from None
-        story = parse_story(data, file)
+        story = parse_story(_read_story_file(path, file), file)
         key = story.title.casefold()
         if key in titles:
             raise CorpusError(f"{file}: has the same title as {titles[key]} ({story.title!r}); titles must be unique")
         titles[key] = file
         stories.append(story)
     return Corpus(tuple(stories))
+
+
+def _listed(folder: Path) -> list[Path]:
+    if not folder.exists():
+        raise CorpusError(f"{folder}: corpus folder not found (set STORYBOT_CORPUS_DIR)")
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: not a folder (set STORYBOT_CORPUS_DIR to the folder of stories)")
+    try:
+        os.listdir(folder)  # Path.rglob skips a folder it cannot read, which would look like an empty corpus
+        return story_files(folder)
+    except OSError as exc:
+        raise CorpusError(
+            f"{folder}: cannot read the corpus folder ({exc.strerror or exc}); check its permissions or "
+            "STORYBOT_CORPUS_DIR"
+        ) from None
+
+
+def _read_story_file(path: Path, file: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_STORY_BYTES:
+            limit = MAX_STORY_BYTES // 2**20
+            raise CorpusError(f"{file}: {size:,} bytes is larger than the {limit} MiB a story may be")
+        return path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{file}: cannot read it ({exc.strerror or exc})") from None

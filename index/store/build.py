@@ -115,7 +115,7 @@ def build_index(
 ) -> BuildReport:
     """Build the corpus into a new generation and switch to it; the old one serves until then."""
     started = time.perf_counter()
-    corpus = load_corpus(config.corpus_dir)
+    corpus = load_corpus(config.corpus_dir, own_dir=config.own_stories_dir)
     with BuildLock(config.index_dir):
         clean_leftovers(config.index_dir)
         prepared = prepare(corpus)
@@ -125,7 +125,8 @@ def build_index(
             len(prepared.paragraph_texts),
             len(prepared.sentence_texts),
         )
-        cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dimension)
+        seeds = [config.shared_index_dir] if config.shared_index_dir is not None else []
+        cache = EmbeddingCache(config.index_dir, embedder.model_id, embedder.dimension, seed_dirs=seeds)
         sentence_vectors, paragraph_vectors, embedded = _embed_cached(
             prepared, embedder, cache, progress=progress, batch_size=config.batch_size
         )

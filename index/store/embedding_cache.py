@@ -2,7 +2,9 @@
 
 It lives beside the generations in the index folder, one file pair per model. After each build
 it holds exactly the texts of the corpus just built: removed stories drop out of it. A damaged
-or foreign cache is ignored (everything is embedded again), never trusted.
+or foreign cache is ignored (everything is embedded again), never trusted. A server's index
+also reads the shared index's cache (`seed_dirs`), only ever reading it, so the shared stories
+it holds too are not embedded again.
 """
 
 from __future__ import annotations
@@ -34,32 +36,35 @@ def _model_key(model_id: str, dimension: int) -> str:
 class EmbeddingCache:
     """Vectors by text hash for one model, loaded from and saved to the index folder."""
 
-    def __init__(self, index_dir: Path, model_id: str, dimension: int) -> None:
+    def __init__(self, index_dir: Path, model_id: str, dimension: int, *, seed_dirs: Sequence[Path] = ()) -> None:
         self.folder = index_dir / CACHE_DIR
         self.dimension = dimension
         key = _model_key(model_id, dimension)
         self.keys_path = self.folder / f"{key}.keys.npy"
         self.vectors_path = self.folder / f"{key}.vectors.npy"
-        self._vectors: dict[bytes, np.ndarray] = {}
-        self._load()
+        self._vectors: dict[bytes, np.ndarray] = self._load(self.keys_path, self.vectors_path)
+        self._seed: dict[bytes, np.ndarray] = {}
+        for seed in seed_dirs:
+            folder = seed / CACHE_DIR
+            self._seed.update(self._load(folder / self.keys_path.name, folder / self.vectors_path.name))
 
-    def _load(self) -> None:
-        if not (self.keys_path.is_file() and self.vectors_path.is_file()):
-            return
+    def _load(self, keys_path: Path, vectors_path: Path) -> dict[bytes, np.ndarray]:
+        if not (keys_path.is_file() and vectors_path.is_file()):
+            return {}
         try:
-            keys = np.load(self.keys_path, allow_pickle=False)
-            vectors = np.load(self.vectors_path, allow_pickle=False)
+            keys = np.load(keys_path, allow_pickle=False)
+            vectors = np.load(vectors_path, allow_pickle=False)
         except (OSError, ValueError) as exc:
             log.warning("Ignoring the embedding cache (%s); everything will be embedded", exc.__class__.__name__)
-            return
+            return {}
         if (
             keys.dtype != np.dtype(f"S{_DIGEST_BYTES}")
             or vectors.shape != (len(keys), self.dimension)
             or not np.isfinite(vectors).all()
         ):
             log.warning("Ignoring an embedding cache that does not match its model; everything will be embedded")
-            return
-        self._vectors = {bytes(k): v for k, v in zip(keys, vectors)}
+            return {}
+        return {bytes(k): v for k, v in zip(keys, vectors)}
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -71,7 +76,11 @@ class EmbeddingCache:
         keys = [text_key(t) for t in texts]
         missing: dict[bytes, str] = {}
         for key, text in zip(keys, texts):
-            if key not in self._vectors and key not in missing:
+            if key in self._vectors or key in missing:
+                continue
+            if key in self._seed:
+                self._vectors[key] = self._seed[key]
+            else:
                 missing[key] = text
         if missing:
             fresh = embedder.embed(list(missing.values()), batch_size=batch_size, progress=progress)
