@@ -323,7 +323,8 @@ def eval_command(
     """
     setup_logging("WARNING")
     with errors_as_lines():
-        from index.embedding.embedder import SentenceTransformerEmbedder
+        from index.embedding.runtime import load_embedder
+        from index.heads import load_heads
         from index.quality.evaluate import evaluate, select_questions
         from index.quality.qa import load_qa_set
         from index.quality.report import format_table
@@ -333,11 +334,13 @@ def eval_command(
         if qa.name.endswith("/test"):
             click.echo("storybot: evaluating on a test split: report these figures, do not tune on them", err=True)
         scorer = load_scorer(weights) if weights else None
+        config = settings_or_fail().engine_config()
         report = evaluate(
             qa,
-            SentenceTransformerEmbedder(),
+            load_embedder(config),
             mode=mode,
             scorer=scorer,
+            heads=load_heads(config),
             progress=lambda line: click.echo(line, err=True),
         )
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))

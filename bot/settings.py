@@ -125,6 +125,13 @@ class Settings:
         "auto: on the CPU, embed with an ONNX copy of the model, made once and checked to give its vectors (starts "
         "without PyTorch); torch: always sentence-transformers.",
     )
+    reranker: bool = _setting(
+        "STORYBOT_RERANKER",
+        True,
+        _parse_bool,
+        "Reread each question's best candidate sentences with the trained cross-encoder (off: first stage only, "
+        "a little faster, a little less often right).",
+    )
     model_cache_dir: Path = _setting(
         "STORYBOT_MODEL_CACHE_DIR",
         Path(".storybot/models"),
@@ -238,6 +245,7 @@ class Settings:
             device=self.device,
             runtime=self.embedding_runtime,
             max_question_chars=self.max_question_chars,
+            reranker=self.reranker,
         )
 
     def __repr__(self) -> str:  # never show the token, even in a debugger or a traceback

@@ -23,6 +23,8 @@ class EngineConfig:
     runtime: str = "auto"
     max_question_chars: int = MAX_QUESTION_CHARS
     batch_size: int = 64
+    reranker: bool = True
+    """Reread each question's best candidates with the cross-encoder (when one is shipped)."""
     own_stories_dir: Path | None = None
     """A server's own stories (a folder inside corpus_dir), indexed beside the shared ones; None: shared only."""
     shared_index_dir: Path | None = None

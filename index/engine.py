@@ -20,13 +20,16 @@ from index.corpus.stories import Corpus, load_corpus
 from index.embedding.embedder import Embedder, resolve_model
 from index.embedding.runtime import load_embedder
 from index.errors import CorpusError, IndexMissingError, QuestionError
+from index.heads import Heads, load_heads
 from index.retrieval.answer_marks import mark_answer
 from index.retrieval.chat_markup import strip_chat_markup
 from index.retrieval.compose import ADD_MARGIN, Span, arrange, compose_ranked
-from index.retrieval.features import EVIDENCE, best_rows, confidence_features, ranked_rows
+from index.retrieval.features import EVIDENCE, best_rows, confidence_features, cross_evidence, ranked_rows
 from index.retrieval.follow_up import context_for, switches_subject
+from index.retrieval.query import CandidateBatch
+from index.retrieval.rerank import final_scores, rerank_features, reread_rows
 from index.retrieval.retriever import Retriever
-from index.retrieval.scorer import Scorer, load_scorer
+from index.retrieval.scorer import Scorer, SecondStage, load_scorer
 from index.retrieval.spelling import Speller
 from index.store.build import BuildReport, build_in_memory, build_index
 from index.store.generations import IndexData, StoredStory, check_model, current_generation, load_generation
@@ -57,11 +60,20 @@ def check_question(question: object, max_chars: int) -> str:
 class Engine:
     """A loaded index with its model and scorer, ready to answer."""
 
-    def __init__(self, config: EngineConfig, embedder: Embedder, data: IndexData, scorer: Scorer | None = None) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        embedder: Embedder,
+        data: IndexData,
+        scorer: Scorer | None = None,
+        heads: Heads | None = None,
+    ) -> None:
         self.config = config
         self.embedder = embedder
         self.data = data
         self.scorer = scorer or load_scorer()
+        self.heads = heads or Heads()
+        self.second_stage = _second_stage(self.scorer, self.heads)
         self.retriever = Retriever(data)
         self._stories_by_file = {s.file: (i, s) for i, s in enumerate(data.stories)}
         self._sentence_chars = (data.sentences[:, 3] - data.sentences[:, 2]).astype(np.int64)
@@ -114,19 +126,26 @@ class Engine:
         if needs_build:  # a missing or broken corpus is reported before the model loads
             load_corpus(config.corpus_dir, own_dir=config.own_stories_dir)
         embedder = embedder or load_embedder(config, progress=progress)
+        heads = like.heads if like is not None else load_heads(config)
         if needs_build:
             report = build_index(config, embedder, progress=progress)
             log.info("Built %d stories, %d sentences in %.1f s", report.stories, report.sentences, report.seconds)
             data = load_generation(report.path)
-        return like.sibling(config, data) if like is not None else cls(config, embedder, data)
+        return like.sibling(config, data) if like is not None else cls(config, embedder, data, heads=heads)
 
     @classmethod
     def from_corpus(
-        cls, corpus: Corpus, embedder: Embedder, *, scorer: Scorer | None = None, kind: str | None = None
+        cls,
+        corpus: Corpus,
+        embedder: Embedder,
+        *,
+        scorer: Scorer | None = None,
+        kind: str | None = None,
+        heads: Heads | None = None,
     ) -> Engine:
         """An engine over a corpus held in memory (evaluation and tests); nothing is written."""
         data = build_in_memory(corpus, embedder, kind=kind)
-        return cls(EngineConfig(), embedder, data, scorer)
+        return cls(EngineConfig(), embedder, data, scorer, heads)
 
     def rebuilt(self, *, progress: bool = False) -> tuple[Engine, BuildReport]:
         """Rebuild from the corpus with the loaded model; this engine keeps serving meanwhile."""
@@ -136,7 +155,7 @@ class Engine:
     def sibling(self, config: EngineConfig, data: IndexData) -> Engine:
         """An engine over another index that shares this one's model and scorer: one of each per process,
         however many indexes (a server's own stories get one) it serves."""
-        return Engine(config, self.embedder, data, self.scorer)
+        return Engine(config, self.embedder, data, self.scorer, self.heads)
 
     # -- answering -----------------------------------------------------------------------
 
@@ -200,12 +219,20 @@ class Engine:
         batch = self.retriever.candidates([q for _, _, q, _ in asked], qvecs, [c for _, _, _, c in asked])
         scores = self.scorer.rank_scores(batch.features)
         ranked = ranked_rows(scores, batch.offsets)
+        judge, cross = self.scorer.judge, None
+        if self.second_stage is not None and len(batch.ids):
+            queries = [f"{asked_as} {ctx}" if ctx else asked_as for _, _, asked_as, ctx in asked]
+            scores, cross = self._reread(self.second_stage, batch, scores, ranked, queries)
+            ranked = ranked_rows(scores, batch.offsets)
+            judge = self.second_stage.judge
         top, second = best_rows(scores, batch.offsets, ranked)
         top_evidence = np.zeros((len(top), len(EVIDENCE)), np.float32)
         top_evidence[top >= 0] = self.retriever.evidence(batch, top[top >= 0])
         evidence = confidence_features(batch.features, scores, top, second, top_evidence, batch.question_level)
-        confidences = self.scorer.confidences(evidence)
-        relevances = self.scorer.relevances(evidence)
+        if cross is not None:
+            evidence = np.column_stack([evidence, cross_evidence(cross, top, batch.offsets)])
+        confidences = judge.confidences(evidence)
+        relevances = judge.relevances(evidence)
         ids, score_list, order, offsets = batch.ids.tolist(), scores.tolist(), ranked.tolist(), batch.offsets.tolist()
         paragraphs = self.retriever.paragraph_of[batch.ids].tolist()
         chars = self._sentence_chars[batch.ids].tolist()
@@ -216,7 +243,7 @@ class Engine:
             chosen = compose_ranked(
                 ids[start:end], score_list[start:end], best_first, paragraphs[start:end], chars[start:end], max(1, k)
             )
-            sure = top[q] >= 0 and confidences[q] >= self.scorer.threshold
+            sure = top[q] >= 0 and confidences[q] >= judge.threshold
             spans.append(arrange(chosen, self._paragraph_of, self._span_chars, ADD_MARGIN if sure else None))
         quotes = iter(self._quotes([span for question in spans for span in question]))
         answers = [
@@ -224,15 +251,52 @@ class Engine:
                 question,
                 tuple(next(quotes) for _ in question_spans),
                 float(confidences[q]) if top[q] >= 0 else 0.0,
-                self.scorer.threshold,
+                judge.threshold,
                 self.corpus_hash,
                 time.perf_counter() - started,
                 float(relevances[q]) if top[q] >= 0 else 0.0,
-                self.scorer.floor,
+                judge.floor,
             )
             for q, ((_, question, _, _), question_spans) in enumerate(zip(asked, spans))
         ]
-        return [_with_answer_marked(answer, asked_as) for answer, (_, _, asked_as, _) in zip(answers, asked)]
+        return self._with_answers_marked(answers, [asked_as for _, _, asked_as, _ in asked])
+
+    def _reread(
+        self, stage: SecondStage, batch: CandidateBatch, scores: np.ndarray, ranked: np.ndarray, queries: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The cross-encoder rereads each question's best candidates; the second stage ranks them.
+
+        Returns the final scores and the cross-encoder's logit per row (NaN for rows not reread)."""
+        rows = reread_rows(ranked, batch.offsets, stage.candidates)
+        owner = batch.question_of[rows]
+        reranker = self.heads.reranker
+        assert reranker is not None  # a second stage exists only with its reranker
+        logits = reranker.score([queries[q] for q in owner], [self.retriever.sentence_text(i) for i in batch.ids[rows]])
+        second = stage.ranker.logits(rerank_features(scores, logits, rows, owner))
+        cross = np.full(len(scores), np.nan, np.float32)
+        cross[rows] = logits
+        return final_scores(scores, rows, second), cross
+
+    def _with_answers_marked(self, answers: list[Answer], asked: list[str]) -> list[Answer]:
+        """Mark the answer words in each sure answer's first quote, only when the reader is sure of them
+        (without a reader: only a lone date answering "when", see `answer_marks`)."""
+        sure = [i for i, a in enumerate(answers) if a.outcome == ANSWERED]
+        reader = self.heads.reader
+        if reader is None:
+            found = {i: mark_answer(asked[i], answers[i].quotes[0].text) for i in sure}
+        else:
+            spans = reader.find([asked[i] for i in sure], [answers[i].quotes[0].text for i in sure])
+            found = {
+                i: (span.start, span.end) if span is not None and span.margin >= reader.threshold else None
+                for i, span in zip(sure, spans)
+            }
+        out = list(answers)
+        for i, mark in found.items():
+            if mark is not None:
+                first = out[i].quotes[0]
+                marked = replace(first, answer_start=first.start + mark[0], answer_end=first.start + mark[1])
+                out[i] = replace(out[i], quotes=(marked, *out[i].quotes[1:]))
+        return out
 
     def _quotes(self, spans: list[Span]) -> list[Quote]:
         """Each span's text and citation, its sentences' positions looked up for all spans at once."""
@@ -294,16 +358,15 @@ class Engine:
         return index_info_of(self.data, self.is_stale() if check_stale else None)
 
 
-def _with_answer_marked(answer: Answer, asked_as: str) -> Answer:
-    """Mark the answer words in the first quote, only when sure (see `answer_marks`)."""
-    if answer.outcome != ANSWERED:
-        return answer
-    first = answer.quotes[0]
-    found = mark_answer(asked_as, first.text)
-    if found is None:
-        return answer
-    marked = replace(first, answer_start=first.start + found[0], answer_end=first.start + found[1])
-    return replace(answer, quotes=(marked, *answer.quotes[1:]))
+def _second_stage(scorer: Scorer, heads: Heads) -> SecondStage | None:
+    """The second stage, if the scorer has one trained with the reranker this process has."""
+    stage, reranker = scorer.second, heads.reranker
+    if stage is None or reranker is None:
+        return None
+    if stage.head != reranker.spec.fingerprint:
+        log.warning("The scorer's second stage was trained with another reranker; ranking without the reranker")
+        return None
+    return stage
 
 
 def _is_stale(data: IndexData, config: EngineConfig) -> bool:

@@ -65,7 +65,7 @@ def engine_config(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTr
     """A copy of the bundled corpus with its index built once (tests may add stories to a copy of their own)."""
     root = tmp_path_factory.mktemp("bundled")
     shutil.copytree(BUNDLED_CORPUS, root / "corpus")
-    config = EngineConfig(corpus_dir=root / "corpus", index_dir=root / "index")
+    config = EngineConfig(corpus_dir=root / "corpus", index_dir=root / "index", model_cache_dir=MODEL_CACHE)
     build_index(config, embedder)
     return config
 

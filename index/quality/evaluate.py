@@ -18,6 +18,7 @@ from index.corpus.stories import Corpus
 from index.embedding.embedder import Embedder
 from index.engine import Engine
 from index.errors import QuestionError
+from index.heads import Heads
 from index.quality.metrics import (
     Outcome,
     abstention_metrics,
@@ -107,14 +108,14 @@ class _Clock:
     answer: float = 0.0
 
 
-def _engine(corpus: Corpus, embedder: Embedder, scorer: Scorer, clock: _Clock) -> Engine:
+def _engine(corpus: Corpus, embedder: Embedder, scorer: Scorer, clock: _Clock, heads: Heads) -> Engine:
     """An in-memory engine; with a StoryVectorCache, the story texts' vectors are remembered."""
     started = time.perf_counter()
     cache = embedder if isinstance(embedder, StoryVectorCache) else None
     if cache:
         cache.remembering = True
     try:
-        engine = Engine.from_corpus(corpus, embedder, scorer=scorer)
+        engine = Engine.from_corpus(corpus, embedder, scorer=scorer, heads=heads)
     finally:
         if cache:
             cache.remembering = False
@@ -122,7 +123,9 @@ def _engine(corpus: Corpus, embedder: Embedder, scorer: Scorer, clock: _Clock) -
     return engine
 
 
-def run_own(qa: QASet, embedder: Embedder, scorer: Scorer, progress: Progress | None = None) -> dict[str, Any]:
+def run_own(
+    qa: QASet, embedder: Embedder, scorer: Scorer, heads: Heads, progress: Progress | None = None
+) -> dict[str, Any]:
     """Each question asked of its own story; each answerable one also of the next story by title."""
     titles = sorted(qa.stories)
     by_title: dict[str, list[QAQuestion]] = {t: [] for t in titles}
@@ -133,7 +136,7 @@ def run_own(qa: QASet, embedder: Embedder, scorer: Scorer, progress: Progress | 
     off: list[Outcome] = []
     for i, title in enumerate(titles):
         built_before = clock.build
-        engine = _engine(qa.corpus_of(title), embedder, scorer, clock)
+        engine = _engine(qa.corpus_of(title), embedder, scorer, clock, heads)
         outcomes, wall = ask_all(engine, by_title[title])
         clock.answer += wall
         own += outcomes
@@ -156,10 +159,12 @@ def run_own(qa: QASet, embedder: Embedder, scorer: Scorer, progress: Progress | 
     }
 
 
-def run_pooled(qa: QASet, embedder: Embedder, scorer: Scorer, progress: Progress | None = None) -> dict[str, Any]:
+def run_pooled(
+    qa: QASet, embedder: Embedder, scorer: Scorer, heads: Heads, progress: Progress | None = None
+) -> dict[str, Any]:
     """Every story in one corpus, as the bot sees a real corpus; every question asked of it all."""
     clock = _Clock()
-    engine = _engine(qa.pooled(), embedder, scorer, clock)
+    engine = _engine(qa.pooled(), embedder, scorer, clock, heads)
     if progress:
         progress(
             f"pooled: indexed {len(qa.stories)} stories in {clock.build:.1f} s; asking {len(qa.questions)} questions"
@@ -178,12 +183,16 @@ def evaluate(
     *,
     mode: str = "own",
     scorer: Scorer | None = None,
+    heads: Heads | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """The whole report as plain data (what `storybot eval --json` prints)."""
+    """The whole report as plain data (what `storybot eval --json` prints).
+
+    `heads`: the reranker and reader to answer with (none: the first stage alone, no marks but dates)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     scorer = scorer or load_scorer()
+    heads = heads or Heads()
     started = time.perf_counter()
     cache = StoryVectorCache(embedder)
     report: dict[str, Any] = {
@@ -196,11 +205,13 @@ def evaluate(
         "model": embedder.model_id,
         "threshold": scorer.threshold,
         "scorer": scorer.meta.get("trained_on", ""),
+        "reranker": heads.reranker.spec.fingerprint if heads.reranker else "off",
+        "reader": heads.reader.spec.fingerprint if heads.reader else "off",
     }
     if mode in ("own", "both"):
-        report["own"] = run_own(qa, cache, scorer, progress)
+        report["own"] = run_own(qa, cache, scorer, heads, progress)
     if mode in ("pooled", "both"):
-        report["pooled"] = run_pooled(qa, cache, scorer, progress)
+        report["pooled"] = run_pooled(qa, cache, scorer, heads, progress)
     report["total_seconds"] = time.perf_counter() - started
     report["baselines"] = BASELINES.get(qa.name, {})
     return report

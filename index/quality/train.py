@@ -197,13 +197,17 @@ CONFIDENCE_SIGNS = {
     "missing_story": -1,
     "missing_entity": -1,
     "missing_number": -1,
+    "cross_top": 1,
+    "cross_best": 1,
 }
 """More support may never lower confidence, more missing evidence never raise it. SQuAD 2.0's
 impossible questions are near-copies of a sentence with one thing changed, so an unconstrained
 model learns "very high overlap means unanswerable": true of that data, backwards for people."""
 
 
-def fit_monotone_confidence(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> LinearModel:
+def fit_monotone_confidence(
+    x: np.ndarray, y: np.ndarray, l2: float = 1.0, names: tuple[str, ...] = CONFIDENCE_FEATURES
+) -> LinearModel:
     """Logistic regression whose weights keep the signs in CONFIDENCE_SIGNS."""
     from scipy.optimize import minimize
 
@@ -224,12 +228,12 @@ def fit_monotone_confidence(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> Li
         else (None, 0)
         if CONFIDENCE_SIGNS.get(name) == -1
         else (None, None)
-        for name in CONFIDENCE_FEATURES
+        for name in names
     ] + [(None, None)]
     result = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
     w = result.x
     return LinearModel(
-        CONFIDENCE_FEATURES, mean.astype(np.float32), scale.astype(np.float32), w[:-1].astype(np.float32), float(w[-1])
+        names, mean.astype(np.float32), scale.astype(np.float32), w[:-1].astype(np.float32), float(w[-1])
     )
 
 

@@ -41,6 +41,9 @@ CONFIDENCE_FEATURES = (
     "negated",
     "log_terms",
 )
+RERANKED_CONFIDENCE_FEATURES = (*CONFIDENCE_FEATURES, "cross_top", "cross_best")
+"""With the reranker: also the cross-encoder's logit for the chosen sentence and its best logit for
+any candidate (trained on SQuAD 2.0's unanswerable questions too, it is low when none answers)."""
 
 
 def ranked_rows(scores: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -99,4 +102,17 @@ def confidence_features(
             question_level[some],
         ]
     )
+    return out
+
+
+def cross_evidence(cross: np.ndarray, top: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Pure: per question, the cross-encoder's logit for the chosen row and its best over the reread
+    rows (`cross` is NaN for rows not reread; zeros for a question with no candidate)."""
+    out = np.zeros((len(top), 2), np.float32)
+    for q, row in enumerate(top):
+        if row < 0:
+            continue
+        reread = cross[offsets[q] : offsets[q + 1]]
+        reread = reread[~np.isnan(reread)]
+        out[q] = (cross[row], reread.max() if len(reread) else cross[row])
     return out

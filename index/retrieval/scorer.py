@@ -1,8 +1,10 @@
-"""The learned scorer: two small neural models (a hidden layer, or none) shipped as JSON, never a pickle.
+"""The learned scorer: small models (a hidden layer, or none) shipped as JSON, never a pickle.
 
 The ranker scores each candidate sentence from its features; the confidence model reads the
 evidence about the best one and says how sure the engine is that the story answers at all.
-Both, and the threshold, come from `python -m index.quality.train` on the dev split of the QA data.
+They, and the threshold, come from `python -m index.quality.train` on the dev split of the QA
+data. The second stage (`second`), used when the cross-encoder rereads the best candidates, has
+its own ranker and judge, trained by `python -m index.quality.train_heads` with that reranker.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from index.errors import IndexStoreError
-from index.retrieval.features import CONFIDENCE_FEATURES, RANK_FEATURES
+from index.retrieval.features import CONFIDENCE_FEATURES, RANK_FEATURES, RERANKED_CONFIDENCE_FEATURES
+from index.retrieval.rerank import RERANK_FEATURES
 
 WEIGHTS_FILE = "weights.json"
 
@@ -84,6 +87,70 @@ def _rounded(values: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in values]
 
 
+def _probabilities(model: LinearModel, features: np.ndarray) -> np.ndarray:
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-model.logits(features)))
+    return probabilities
+
+
+@dataclass(frozen=True, slots=True)
+class Judge:
+    """How sure the engine is: the confidence model against its threshold (below: unsure) and the
+    relevance model against its floor (below: not in the story)."""
+
+    confidence: LinearModel
+    threshold: float
+    relevance: LinearModel | None = None
+    floor: float = 0.0
+
+    def confidences(self, features: np.ndarray) -> np.ndarray:
+        """Probability that the story answers, one per row of confidence features."""
+        return _probabilities(self.confidence, features)
+
+    def relevances(self, features: np.ndarray) -> np.ndarray:
+        """Probability that the question is about the story at all (1 without a relevance model)."""
+        if self.relevance is None:
+            return np.ones(len(features), np.float32)
+        return _probabilities(self.relevance, features)
+
+
+@dataclass(frozen=True, slots=True)
+class SecondStage:
+    """The ranking after the cross-encoder rereads each question's best `candidates`, and the
+    judge of its answers: trained with that reranker (`head` is its fingerprint), used only with it."""
+
+    candidates: int
+    head: str
+    ranker: LinearModel  # over RERANK_FEATURES
+    judge: Judge  # over RERANKED_CONFIDENCE_FEATURES
+
+    def to_json(self) -> dict[str, Any]:
+        judge = self.judge
+        out: dict[str, Any] = {
+            "candidates": self.candidates,
+            "head": self.head,
+            "ranker": self.ranker.to_json(),
+            "confidence": judge.confidence.to_json(),
+            "threshold": round(judge.threshold, 6),
+        }
+        if judge.relevance is not None:
+            out["relevance"] = judge.relevance.to_json()
+            out["floor"] = round(judge.floor, 6)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> SecondStage:
+        relevance = raw.get("relevance")
+        judge = Judge(
+            LinearModel.from_json(raw["confidence"], RERANKED_CONFIDENCE_FEATURES),
+            float(raw["threshold"]),
+            LinearModel.from_json(relevance, RERANKED_CONFIDENCE_FEATURES) if relevance is not None else None,
+            float(raw.get("floor", 0.0)) if relevance is not None else 0.0,
+        )
+        return cls(
+            int(raw["candidates"]), str(raw["head"]), LinearModel.from_json(raw["ranker"], RERANK_FEATURES), judge
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Scorer:
     """Three models over the same evidence: which sentence (ranker), does the story answer
@@ -97,21 +164,21 @@ class Scorer:
     meta: dict[str, Any]
     relevance: LinearModel | None = None
     floor: float = 0.0
+    second: SecondStage | None = None
 
     def rank_scores(self, features: np.ndarray) -> np.ndarray:
         return self.ranker.logits(features)
 
+    @property
+    def judge(self) -> Judge:
+        """The judge of answers ranked by the first stage alone."""
+        return Judge(self.confidence, self.threshold, self.relevance, self.floor)
+
     def confidences(self, features: np.ndarray) -> np.ndarray:
-        """Probability that the story answers, one per row of confidence features."""
-        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-self.confidence.logits(features)))
-        return probabilities
+        return self.judge.confidences(features)
 
     def relevances(self, features: np.ndarray) -> np.ndarray:
-        """Probability that the question is about the story at all (1 without a relevance model)."""
-        if self.relevance is None:
-            return np.ones(len(features), np.float32)
-        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-self.relevance.logits(features)))
-        return probabilities
+        return self.judge.relevances(features)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -123,6 +190,8 @@ class Scorer:
         if self.relevance is not None:
             out["relevance"] = self.relevance.to_json()
             out["floor"] = round(self.floor, 6)
+        if self.second is not None:
+            out["second"] = self.second.to_json()
         out["meta"] = self.meta
         return out
 
@@ -136,6 +205,7 @@ class Scorer:
             dict(raw.get("meta", {})),
             LinearModel.from_json(relevance, CONFIDENCE_FEATURES) if relevance is not None else None,
             float(raw.get("floor", 0.0)) if relevance is not None else 0.0,
+            SecondStage.from_json(raw["second"]) if "second" in raw else None,
         )
 
 
