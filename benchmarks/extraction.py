@@ -23,6 +23,7 @@ behind reading PDFs with pdfminer.six instead.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from dataclasses import dataclass
@@ -152,6 +153,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pypdf-baseline", action="store_true", help="also score pypdf's plain text on the PDFs")
     args = parser.parse_args()
+    if args.pypdf_baseline and importlib.util.find_spec("pypdf") is None:
+        parser.error("--pypdf-baseline needs pypdf, which storybot does not install: pip install pypdf")
     totals: dict[str, Score] = {}
     header = f"{'kind':<5} {'document':<28} {'sent':>5} {'recall':>7} {'precision':>9} {'paragraphs':>11}"
     print(header + "  meta(t d a s)   secs")
