@@ -27,6 +27,7 @@ from index.retrieval.compose import ADD_MARGIN, Span, arrange, compose_ranked
 from index.retrieval.features import EVIDENCE, best_rows, confidence_features, cross_evidence, ranked_rows
 from index.retrieval.follow_up import context_for, switches_subject
 from index.retrieval.query import CandidateBatch
+from index.retrieval.question_mark import as_question
 from index.retrieval.rerank import final_scores, rerank_features, reread_rows
 from index.retrieval.retriever import Retriever
 from index.retrieval.scorer import Scorer, SecondStage, load_scorer
@@ -192,8 +193,12 @@ class Engine:
             except QuestionError as exc:
                 results[i] = exc
                 continue
-            asked_as = self.speller.correct(cleaned)
-            earlier = [self.speller.correct(" ".join(strip_chat_markup(h).split())[:limit]) for h in history[-2:] if h]
+            asked_as = as_question(self.speller.correct(cleaned))
+            earlier = [
+                as_question(self.speller.correct(" ".join(strip_chat_markup(h).split())[:limit]))
+                for h in history[-2:]
+                if h.strip()
+            ]
             ctx = context_for(asked_as, earlier, self.speller.is_name)
             asked.append((i, cleaned, asked_as, ctx))
         texts = [q for _, _, q, _ in asked] + [c for _, _, _, c in asked if c]
