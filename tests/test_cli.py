@@ -40,7 +40,9 @@ def run(
 def test_ask_prints_the_quote_and_its_citation(workdir: Path) -> None:
     result = run(["ask", "How many people did the NYPD lock up in 2016?"], workdir)
     assert result.returncode == 0, result.stderr
-    assert "In 2016 we locked up over 1,000 people in over 100 gang takedowns." in result.stdout
+    assert "In 2016 we locked up over 1,000 people in over 100 gang takedowns." in result.stdout.replace(
+        "**", ""
+    )  # the answer words may be marked
     assert "¶5" in result.stdout
     assert "Traceback" not in result.stderr
 

@@ -27,6 +27,7 @@ from index.embedding.onnx_copy import (
 )
 from index.embedding.onnx_export import _eager_attention, export, unsupported_reason
 from index.embedding.runtime import load_embedder
+from index.heads import load_heads
 from tests.helpers import REPO
 
 TEXTS = [
@@ -286,6 +287,7 @@ def test_a_process_with_the_export_answers_without_importing_torch(
 ) -> None:
     shutil.copytree(engine_config.corpus_dir, tmp_path / "corpus")
     shutil.copytree(engine_config.index_dir, tmp_path / ".storybot" / "index")
+    load_heads(EngineConfig(model_cache_dir=model_cache))  # the heads' ONNX copies, made as a first start makes them
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_")}
     env.update({"PYTHONPATH": str(REPO), "STORYBOT_MODEL_CACHE_DIR": str(model_cache)})
     result = subprocess.run(

@@ -30,8 +30,9 @@ EXPORT_FORMAT = 1
 GRAPH = "model.onnx"
 RECORD = "export.json"
 TOLERANCE = 1e-4
-"""Largest difference allowed between a probe's output from the copy and from PyTorch: far below
-what changes a ranking or a span, well above float32 rounding across runtimes."""
+"""Largest difference allowed between a probe's output from the copy and from PyTorch, relative to
+the largest output (at least 1): far below what changes a ranking or a span, well above float32
+rounding across runtimes, which grows with the logits' size."""
 PROBES = (
     ("Who said the city's police were soft on crime?", "The DOJ statement called the city “soft on crime.”"),
     ("how many ppl were locked up", "In 2016 we locked up over 1,000 people in over 100 gang takedowns."),
@@ -129,7 +130,12 @@ def open_head(spec: HeadSpec, cache_dir: Path, runtime: str = "auto") -> HeadRun
     except OSError as exc:
         log.warning("Cannot save the ONNX copy of the %s head in %s (%s); using PyTorch", spec.name, cache_dir, exc)
     except Exception as exc:  # an export the libraries cannot make costs speed, not service
-        log.info("The %s head runs through PyTorch: %s: %s", spec.name, exc.__class__.__name__, str(exc)[:200])
+        log.warning(
+            "The %s head runs through PyTorch, slower to start: %s: %s",
+            spec.name,
+            exc.__class__.__name__,
+            str(exc)[:200],
+        )
     return source
 
 
@@ -141,7 +147,7 @@ def _difference(head: HeadRuntime, probes: dict[str, np.ndarray], expected: list
     got = head.run(probes)
     if len(got) != len(expected) or any(g.shape != e.shape for g, e in zip(got, expected)):
         return float("inf")
-    return max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
+    return max(float(np.abs(g - e).max()) / max(1.0, float(np.abs(e).max())) for g, e in zip(got, expected))
 
 
 def _open_copy(folder: Path, spec: HeadSpec, probes: dict[str, np.ndarray]) -> OnnxHead | None:
@@ -158,7 +164,12 @@ def _open_copy(folder: Path, spec: HeadSpec, probes: dict[str, np.ndarray]) -> O
         log.warning("Not using the ONNX copy of the %s head in %s (%s)", spec.name, folder, exc)
         return None
     if difference > TOLERANCE:
-        log.warning("The ONNX copy of the %s head in %s is off by %.1e; using PyTorch", spec.name, folder, difference)
+        log.warning(
+            "The ONNX copy of the %s head in %s is off by %.1e of its scale; using PyTorch",
+            spec.name,
+            folder,
+            difference,
+        )
         return None
     return head
 
@@ -189,7 +200,7 @@ def _export(source: TorchHead, spec: HeadSpec, folder: Path, probes: dict[str, n
         copy = OnnxHead(temp / GRAPH)
         difference = _difference(copy, probes, expected)
         if difference > TOLERANCE:
-            raise ModelError(f"the ONNX graph's outputs differ from PyTorch's by {difference:.1e}")
+            raise ModelError(f"the ONNX graph's outputs differ from PyTorch's by {difference:.1e} of their scale")
         record = {
             "format": EXPORT_FORMAT,
             "name": spec.name,

@@ -13,7 +13,11 @@ layers on the bundled all-MiniLM-L6-v2, safetensors and JSON) and the `second` s
    which they never saw. The second stage's ranker and judge, and the margin the reader needs
    before it marks words, are fitted on those scores: they weigh the heads as the heads do on new
    stories, not as they do on questions they were trained on.
-3. The reranker and the reader are trained again on every dev story; these ship.
+3. Those heads ship, not heads trained again on every story: a head trained on more data scores
+   on another scale, and the judge's threshold and the mark margin fitted above would no longer
+   hold for it.
+
+With `--work DIR` each finished stage is kept in DIR, and the same command resumes there.
 
 The reranker is trained with sentence-transformers' cross-encoder trainer (binary cross-entropy:
 the gold sentence against the first stage's best wrong ones; unanswerable questions have no gold
@@ -64,6 +68,7 @@ NEGATIVES = 4
 """Wrong candidates per question the reranker trains on: the first stage's best wrong ones."""
 RERANKER_EPOCHS = 2
 READER_EPOCHS = 2
+FOLD_RESULT = "second_stage.json"
 LORA_RANK = 16
 RERANKER_MAX_LENGTH = 96
 READER_MAX_LENGTH = 192
@@ -375,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=Path(__file__).parent.parent / "retrieval" / WEIGHTS_FILE)
     parser.add_argument("--limit-stories", type=int, default=None, help="only the first N stories (a quick trial run)")
     parser.add_argument("--max-questions", type=int, default=None, help="at most N questions a set (a quick trial run)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep each finished stage here; run again with the same folder to resume after an interruption",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     random.seed(SEED)
@@ -393,52 +404,86 @@ def main(argv: list[str] | None = None) -> int:
     unanswerable = [a for a in judged if a.own and not a.answerable]
     _say(started, f"candidates: {len(rank)} answerable, {len(unanswerable)} unanswerable, {len(judged)} judged")
 
-    def in_fold(asked: Sequence[Asked], fold: int) -> list[Asked]:
-        return [a for a in asked if fold_of(a.story) == fold]
-
-    with tempfile.TemporaryDirectory() as work:
-        fold_heads = Path(work)
-        train_reranker(in_fold(rank, 0) + in_fold(unanswerable, 0), fold_heads / "reranker")
-        _say(started, "reranker trained on fold 0")
-        fold_examples = reader_examples(in_fold(rank, 0) + in_fold(unanswerable, 0), squad1, random.Random(SEED))
-        train_reader(fold_examples, fold_heads / "reader")
-        _say(started, "reader trained on fold 0")
-        reranker = _open_reranker(fold_heads / "reranker", fold_heads / "cache")
-        reader = _open_reader(fold_heads / "reader", fold_heads / "cache")
-        held_rank, held_judged = in_fold(rank, 1), in_fold(judged, 1)
-        rank_cross = cross_scores(reranker, held_rank)
-        judged_cross = cross_scores(reranker, held_judged)
-        ranker, judge = fit_second_stage(held_rank, rank_cross, held_judged, judged_cross)
-        held_examples = reader_examples(held_rank, squad1, random.Random(SEED + 1))
-        margin, covered = choose_mark_margin(reader, held_examples)
-        second = [second_stage_scores(ranker, a, c) for a, c in zip(held_rank, rank_cross)]
-        _say(
-            started,
-            f"fold 1 (unseen): top-1 first stage {top1(held_rank, [a.first_stage for a in held_rank]):.3f}, "
-            f"reranker alone {top1(held_rank, rank_cross):.3f}, second stage {top1(held_rank, second):.3f}; "
-            f"marks from margin {margin:.2f} cover {covered:.3f} of answer-holding passages",
-        )
+    work = args.work or Path(tempfile.mkdtemp(prefix="storybot-heads-"))
+    fold = work / "fold0"
+    if not (fold / FOLD_RESULT).is_file():
+        _fit_on_fold(fold, rank, unanswerable, judged, squad1, started)
+    result = json.loads((fold / FOLD_RESULT).read_text(encoding="utf-8"))
+    _say(started, result["summary"])
+    _set_meta(fold / "reader", {"mark_margin": round(float(result["margin"]), 4), "mark_precision": MARK_PRECISION})
     shipped = args.shipped
-    train_reranker(rank + unanswerable, shipped / "reranker")
-    _say(started, "reranker trained on all of dev")
-    train_reader(reader_examples(rank + unanswerable, squad1, random.Random(SEED)), shipped / "reader")
-    _set_meta(shipped / "reader", {"mark_margin": round(margin, 4), "mark_precision": MARK_PRECISION})
+    for name in ("reranker", "reader"):
+        shutil.rmtree(shipped / name, ignore_errors=True)
+        shutil.copytree(fold / name, shipped / name, ignore=shutil.ignore_patterns("cache"))
     spec = head_spec("reranker", shipped / "reranker")
     assert spec is not None
-    stage = SecondStage(TOP, spec.fingerprint, ranker, judge)
+    fitted = SecondStage.from_json(result["stage"])
+    stage = SecondStage(TOP, spec.fingerprint, fitted.ranker, fitted.judge)
     weights = json.loads(args.weights.read_text(encoding="utf-8"))
     weights["second"] = stage.to_json()
-    args.weights.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
+    _write_json(args.weights, weights)
     load_scorer(args.weights)
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
     _say(started, f"wrote {shipped}/reranker, {shipped}/reader and the second stage in {args.weights}")
     return 0
+
+
+def _in_fold(asked: Sequence[Asked], fold: int) -> list[Asked]:
+    return [a for a in asked if fold_of(a.story) == fold]
+
+
+def _fit_on_fold(
+    fold: Path,
+    rank: Sequence[Asked],
+    unanswerable: Sequence[Asked],
+    judged: Sequence[Asked],
+    squad1: QASet,
+    started: float,
+) -> None:
+    """Heads trained on fold 0 score fold 1; the second stage and the mark margin are fitted there."""
+    if not _trained(fold / "reranker"):
+        train_reranker(_in_fold(rank, 0) + _in_fold(unanswerable, 0), fold / "reranker")
+    _say(started, "reranker trained on fold 0")
+    if not _trained(fold / "reader"):
+        fold_examples = reader_examples(_in_fold(rank, 0) + _in_fold(unanswerable, 0), squad1, random.Random(SEED))
+        train_reader(fold_examples, fold / "reader")
+    _say(started, "reader trained on fold 0")
+    reranker = _open_reranker(fold / "reranker", fold / "cache")
+    reader = _open_reader(fold / "reader", fold / "cache")
+    held_rank, held_judged = _in_fold(rank, 1), _in_fold(judged, 1)
+    rank_cross = cross_scores(reranker, held_rank)
+    judged_cross = cross_scores(reranker, held_judged)
+    ranker, judge = fit_second_stage(held_rank, rank_cross, held_judged, judged_cross)
+    held_examples = reader_examples(held_rank, squad1, random.Random(SEED + 1))
+    margin, covered = choose_mark_margin(reader, held_examples)
+    second = [second_stage_scores(ranker, a, c) for a, c in zip(held_rank, rank_cross)]
+    summary = (
+        f"fold 1 (unseen): top-1 first stage {top1(held_rank, [a.first_stage for a in held_rank]):.3f}, "
+        f"reranker alone {top1(held_rank, rank_cross):.3f}, second stage {top1(held_rank, second):.3f}; "
+        f"marks from margin {margin:.2f} cover {covered:.3f} of answer-holding passages"
+    )
+    result = {"stage": SecondStage(TOP, "", ranker, judge).to_json(), "margin": margin, "summary": summary}
+    _write_json(fold / FOLD_RESULT, result)
+
+
+def _trained(folder: Path) -> bool:
+    """A head is complete once its head.json exists: _finish_adapter writes it last."""
+    return (folder / "head.json").is_file()
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")
+    partial.replace(path)
 
 
 def _set_meta(folder: Path, values: dict[str, Any]) -> None:
     path = folder / "head.json"
     head = json.loads(path.read_text(encoding="utf-8"))
     head["meta"].update(values)
-    path.write_text(json.dumps(head, indent=1) + "\n", encoding="utf-8")
+    _write_json(path, head)
 
 
 def _open_reranker(folder: Path, cache: Path) -> Reranker:
