@@ -61,8 +61,12 @@ def test_chat_questions_about_another_story_too(other_engine: Engine) -> None:
 def _check_set(engine: Engine, path: Path) -> None:
     rows = chat_questions(path)
     right, misses, not_in_story = 0, [], []
-    for row in rows:
-        answer = engine.answer(str(row["question"]), history=list(row.get("history") or []))  # type: ignore[call-overload]
+    answers = engine.answer_many(
+        [str(row["question"]) for row in rows],
+        histories=[list(row.get("history") or []) for row in rows],  # type: ignore[call-overload]
+    )
+    for row, answer in zip(rows, answers):
+        assert not isinstance(answer, Exception), (row, answer)
         first = answer.quotes[0].paragraph if answer.quotes else None
         if first in row["paragraphs"]:  # type: ignore[operator]
             right += 1
