@@ -129,8 +129,8 @@ class Settings:
         "STORYBOT_RERANKER",
         True,
         _parse_bool,
-        "Reread each question's best candidate sentences with the trained cross-encoder (off: first stage only, "
-        "a little faster, a little less often right).",
+        "Reread each question's best candidate sentences with the trained cross-encoder (off: the first stage "
+        "alone, several times faster per question, a little less often right).",
     )
     model_cache_dir: Path = _setting(
         "STORYBOT_MODEL_CACHE_DIR",

@@ -63,7 +63,10 @@ from index.retrieval.scorer import WEIGHTS_FILE, Judge, LinearModel, SecondStage
 
 SEED = 20261207
 TOP = 10
-"""Candidates the reranker rereads per question."""
+"""Candidates the reranker rereads per question while the heads are trained and fitted."""
+SERVED_TOP = 5
+"""Candidates it rereads when answering: the fitted second stage ranks and judges dev questions
+the same from the best 5 as from the best 10, and each pair reread is most of a question's cost."""
 NEGATIVES = 4
 """Wrong candidates per question the reranker trains on: the first stage's best wrong ones."""
 RERANKER_EPOCHS = 2
@@ -418,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = head_spec("reranker", shipped / "reranker")
     assert spec is not None
     fitted = SecondStage.from_json(result["stage"])
-    stage = SecondStage(TOP, spec.fingerprint, fitted.ranker, fitted.judge)
+    stage = SecondStage(SERVED_TOP, spec.fingerprint, fitted.ranker, fitted.judge)
     weights = json.loads(args.weights.read_text(encoding="utf-8"))
     weights["second"] = stage.to_json()
     _write_json(args.weights, weights)
