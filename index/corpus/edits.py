@@ -21,6 +21,7 @@ from typing import Literal
 from index.corpus.naming import STORED_SUFFIX, story_file_name
 from index.corpus.scopes import Scope, is_own, own_dir, own_prefix, scope_label
 from index.corpus.stories import MAX_STORY_BYTES, Corpus, Story, parse_story
+from index.durable import fsync_dir
 from index.errors import CorpusError, StoryRefused
 
 Action = Literal["add", "update", "remove", "unchanged"]
@@ -183,7 +184,7 @@ def _write(corpus_dir: Path, file: str, data: bytes) -> None:
         temp.unlink(missing_ok=True)
         why = exc.strerror or exc
         raise CorpusError(f"{file}: cannot write it ({why}); check the corpus folder's permissions") from None
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _remove(corpus_dir: Path, file: str) -> None:
@@ -193,7 +194,7 @@ def _remove(corpus_dir: Path, file: str) -> None:
     except OSError as exc:
         why = exc.strerror or exc
         raise CorpusError(f"{file}: cannot remove it ({why}); check the corpus folder's permissions") from None
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _remove_empty_folders(corpus_dir: Path, scope: int) -> None:
@@ -202,16 +203,3 @@ def _remove_empty_folders(corpus_dir: Path, scope: int) -> None:
     for empty in (folder, folder.parent):
         with contextlib.suppress(OSError):  # not empty (or already gone): nothing to tidy
             empty.rmdir()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

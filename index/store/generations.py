@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from index.durable import fsync_dir
 from index.errors import (
     BuildInProgressError,
     IndexCorruptError,
@@ -70,19 +71,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -196,7 +184,7 @@ def write_generation(
     }
     full = {**manifest, "format_version": FORMAT_VERSION, "files": files}
     _write_bytes(build_dir / "manifest.json", json.dumps(full, indent=2, ensure_ascii=False).encode("utf-8"))
-    _fsync_dir(build_dir)
+    fsync_dir(build_dir)
 
 
 def publish(index_dir: Path, build_dir: Path) -> Path:
@@ -207,7 +195,7 @@ def publish(index_dir: Path, build_dir: Path) -> Path:
     pointer = index_dir / f"{CURRENT}.{os.getpid()}.tmp"
     _write_bytes(pointer, (name + "\n").encode())
     os.replace(pointer, index_dir / CURRENT)
-    _fsync_dir(index_dir)
+    fsync_dir(index_dir)
     return final
 
 
