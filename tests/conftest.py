@@ -15,6 +15,7 @@ import pytest
 
 from index import Engine, EngineConfig, build_index
 from index.embedding.embedder import SentenceTransformerEmbedder
+from index.heads import Heads
 from tests.doubles import HashEmbedder
 from tests.helpers import BUNDLED_CORPUS, MODEL_CACHE, write_story
 
@@ -73,6 +74,12 @@ def engine_config(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTr
 @pytest.fixture(scope="session")
 def engine(engine_config: EngineConfig, embedder: SentenceTransformerEmbedder) -> Engine:
     return Engine.open(engine_config, build="never", embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def heads(engine: Engine) -> Heads:
+    """The shipped heads as the bundled engine opened them: one set of ONNX sessions for the run."""
+    return engine.heads
 
 
 @pytest.fixture

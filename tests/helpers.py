@@ -18,6 +18,11 @@ MODEL_CACHE = Path(tempfile.mkdtemp(prefix="storybot-test-models-"))
 atexit.register(shutil.rmtree, MODEL_CACHE, True)
 
 
+def unmarked(text: str) -> str:
+    """Card or CLI text without the bold that marks the answer words (marked only when the reader is sure)."""
+    return text.replace("**", "")
+
+
 def write_story(folder: Path, name: str, body: str, title: str | None = None) -> Path:
     """`folder/name` holding `body`, with a front-matter title if one is given."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 
 from index import NOT_IN_STORY, Engine
-from index.config import EngineConfig
 from index.embedding.embedder import SentenceTransformerEmbedder
-from index.heads import load_heads
+from index.heads import Heads
 from index.quality.qa import load_qa_set
-from tests.helpers import MODEL_CACHE
 
 DATA = Path(__file__).parent / "data"
 CHAT_SET = DATA / "chat_bundled.jsonl"
@@ -44,10 +42,10 @@ def test_the_sets_are_large_and_well_formed(path: Path, size: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def other_engine(embedder: SentenceTransformerEmbedder) -> Engine:
+def other_engine(embedder: SentenceTransformerEmbedder, heads: Heads) -> Engine:
     """The oil-crisis story alone, with the heads as they ship."""
     story = load_qa_set(DATA / "qa_dev_subset").corpus_of("1973_oil_crisis")
-    return Engine.from_corpus(story, embedder, heads=load_heads(EngineConfig(model_cache_dir=MODEL_CACHE)))
+    return Engine.from_corpus(story, embedder, heads=heads)
 
 
 def test_chat_questions_are_answered_from_the_right_paragraph(engine: Engine) -> None:

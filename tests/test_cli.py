@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from index import EngineConfig
-from tests.helpers import BUNDLED_CORPUS, MODEL_CACHE, write_story
+from tests.helpers import BUNDLED_CORPUS, MODEL_CACHE, unmarked, write_story
 
 STORYBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -40,9 +40,7 @@ def run(
 def test_ask_prints_the_quote_and_its_citation(workdir: Path) -> None:
     result = run(["ask", "How many people did the NYPD lock up in 2016?"], workdir)
     assert result.returncode == 0, result.stderr
-    assert "In 2016 we locked up over 1,000 people in over 100 gang takedowns." in result.stdout.replace(
-        "**", ""
-    )  # the answer words may be marked
+    assert "In 2016 we locked up over 1,000 people in over 100 gang takedowns." in unmarked(result.stdout)
     assert "¶5" in result.stdout
     assert "Traceback" not in result.stderr
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from index import UNSURE, Engine, EngineConfig
-from tests.helpers import MODEL_CACHE, REPO
+from tests.helpers import MODEL_CACHE, REPO, unmarked
 
 MULLINS_Q, ICE_Q = "who is ed mullins", "what did he say about ICE"
 
@@ -67,9 +67,7 @@ def test_readable_output_says_the_outcome_and_ends_with_one_sources_list(workdir
     assert answered.returncode == 0, answered.stderr
     out = answered.stdout
     assert out.splitlines()[1] == "Outcome: answered"
-    assert "“In 2016 we locked up over 1,000 people in over 100 gang takedowns.”  ¶5" in out.replace(
-        "**", ""
-    )  # the answer words may be marked
+    assert "“In 2016 we locked up over 1,000 people in over 100 gang takedowns.”  ¶5" in unmarked(out)
     assert out.count("Sources:") == 1 and out.rstrip().splitlines()[-1].endswith("¶5")
 
     unsure = next(

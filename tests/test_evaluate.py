@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from index.config import EngineConfig
 from index.embedding.embedder import SentenceTransformerEmbedder
-from index.heads import load_heads
+from index.heads import Heads
 from index.quality.evaluate import StoryVectorCache, evaluate, select_questions
 from index.quality.metrics import (
     Outcome,
@@ -37,7 +36,6 @@ from index.quality.report import BASELINES, format_table
 from index.retrieval.scorer import neutral_scorer
 from index.types import Answer, Quote
 from tests.doubles import HashEmbedder
-from tests.helpers import MODEL_CACHE
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSET = REPO / "tests" / "data" / "qa_dev_subset"
@@ -246,9 +244,8 @@ def test_runner_plumbing_with_a_stand_in_model(tmp_path: Path, hash_embedder: Ha
 
 
 @pytest.fixture(scope="module")
-def subset_report(embedder: SentenceTransformerEmbedder) -> dict[str, Any]:
+def subset_report(embedder: SentenceTransformerEmbedder, heads: Heads) -> dict[str, Any]:
     """The engine as it ships: the first stage, the reranker and its second stage, the reader."""
-    heads = load_heads(EngineConfig(model_cache_dir=MODEL_CACHE))
     return evaluate(load_qa_set(SUBSET), embedder, mode="both", heads=heads)
 
 
